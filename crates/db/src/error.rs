@@ -20,6 +20,12 @@ pub enum DbError {
         /// PostgreSQL's message, safe to show: it names the rule, not data.
         message: String,
     },
+    /// The caller passed a value the operation cannot take.
+    #[error("invalid input: {0}")]
+    Invalid(&'static str),
+    /// The database returned something this code does not understand.
+    #[error("unexpected data from the database: {0}")]
+    Unexpected(String),
     /// The pool could not hand out a connection.
     #[error("database unavailable: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod connect;
 pub mod embedded;
 pub mod error;
+pub mod example;
 pub mod migrate;
 pub mod nodes;
 pub mod testing;

@@ -1,1 +1,510 @@
-//! (in progress)
+//! The hierarchy: creating, reading, moving, deleting and restoring nodes,
+//! and navigating the tree. The rules themselves (kinds, cycles, depth,
+//! ancestry) live in the database (`migrations/0002_hierarchy.up.sql`);
+//! this module only speaks to them.
+
+use serde::Serialize;
+use showtree_core::{NodeKind, NodeName, ParseError, Slug, Status};
+use time::OffsetDateTime;
+use tokio_postgres::{GenericClient, Row};
+use uuid::Uuid;
+
+use crate::DbError;
+
+/// The columns every node query returns, in the order [`Node::from_row`]
+/// reads them.
+const NODE_COLUMNS: &str = "org_id, id, parent_id, kind::text, name, slug, status::text, \
+     restricted, ancestors, depth, metadata, created_at, updated_at, deleted_at";
+
+/// One node of the hierarchy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Node {
+    /// The organization (tenant) the node belongs to.
+    pub org_id: Uuid,
+    /// The node's id.
+    pub id: Uuid,
+    /// Its parent; `None` for an organization.
+    pub parent_id: Option<Uuid>,
+    /// Its level.
+    pub kind: NodeKind,
+    /// Display name.
+    pub name: String,
+    /// URL name, unique among live siblings.
+    pub slug: String,
+    /// Lifecycle status.
+    pub status: Status,
+    /// Whether grants from above stop here.
+    pub restricted: bool,
+    /// Root..parent, maintained by the database.
+    pub ancestors: Vec<Uuid>,
+    /// Number of ancestors (0 for an organization).
+    pub depth: i16,
+    /// Free-form attributes (a JSON object).
+    pub metadata: serde_json::Value,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// When it (or an ancestor) was soft-deleted.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub deleted_at: Option<OffsetDateTime>,
+}
+
+impl Node {
+    fn from_row(row: &Row) -> Result<Node, DbError> {
+        let kind: String = row.try_get(3)?;
+        let status: String = row.try_get(6)?;
+        Ok(Node {
+            org_id: row.try_get(0)?,
+            id: row.try_get(1)?,
+            parent_id: row.try_get(2)?,
+            kind: kind.parse().map_err(unexpected)?,
+            name: row.try_get(4)?,
+            slug: row.try_get(5)?,
+            status: status.parse().map_err(unexpected)?,
+            restricted: row.try_get(7)?,
+            ancestors: row.try_get(8)?,
+            depth: row.try_get(9)?,
+            metadata: row.try_get(10)?,
+            created_at: row.try_get(11)?,
+            updated_at: row.try_get(12)?,
+            deleted_at: row.try_get(13)?,
+        })
+    }
+
+    /// The node's materialized path: its ancestors, then itself. Subtree
+    /// pages use the last row's path as their cursor.
+    pub fn path(&self) -> Vec<Uuid> {
+        let mut p = self.ancestors.clone();
+        p.push(self.id);
+        p
+    }
+}
+
+/// A value the database returned that this code does not know: a schema
+/// and code out of step, never a client's fault.
+fn unexpected(e: ParseError) -> DbError {
+    DbError::Unexpected(e.to_string())
+}
+
+/// The fields that belong to one level (the per-level detail tables).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum LevelFields {
+    /// Keep the level's defaults.
+    #[default]
+    Defaults,
+    /// `organizations`.
+    Organization {
+        /// ISO 4217 base currency for conversions.
+        base_currency: showtree_core::Currency,
+        /// IANA time zone name.
+        timezone: String,
+    },
+    /// `projects` or `productions`.
+    Described {
+        /// Free text.
+        description: String,
+    },
+    /// `activations`.
+    Activation {
+        /// When the event starts.
+        starts_at: Option<OffsetDateTime>,
+        /// When it ends (not before it starts).
+        ends_at: Option<OffsetDateTime>,
+        /// IANA time zone of the venue.
+        timezone: String,
+        /// Where it happens.
+        venue: String,
+        /// How many people it holds.
+        capacity: Option<i32>,
+    },
+    /// `workspaces`.
+    Workspace {
+        /// stage, area, department, zone, team, venue, office, other.
+        workspace_type: String,
+    },
+}
+
+/// What it takes to create a node.
+#[derive(Debug, Clone)]
+pub struct NewNode {
+    /// The parent; `None` creates an organization.
+    pub parent_id: Option<Uuid>,
+    /// The organization; ignored (and derived) for an organization.
+    pub org_id: Option<Uuid>,
+    /// Its level.
+    pub kind: NodeKind,
+    /// Display name.
+    pub name: NodeName,
+    /// URL name; derived from the name when absent.
+    pub slug: Option<Slug>,
+    /// Whether grants from above stop here.
+    pub restricted: bool,
+    /// Level fields.
+    pub level: LevelFields,
+}
+
+impl NewNode {
+    /// A node of `kind` named `name` under `parent` (of `org_id`).
+    pub fn child(org_id: Uuid, parent_id: Uuid, kind: NodeKind, name: NodeName) -> NewNode {
+        NewNode {
+            parent_id: Some(parent_id),
+            org_id: Some(org_id),
+            kind,
+            name,
+            slug: None,
+            restricted: false,
+            level: LevelFields::Defaults,
+        }
+    }
+
+    /// A new organization named `name`.
+    pub fn organization(name: NodeName) -> NewNode {
+        NewNode {
+            parent_id: None,
+            org_id: None,
+            kind: NodeKind::Organization,
+            name,
+            slug: None,
+            restricted: false,
+            level: LevelFields::Defaults,
+        }
+    }
+}
+
+/// Creates a node (and, by trigger, its level's detail row), then writes
+/// its level fields. Run it in the caller's transaction so both commit
+/// together.
+#[tracing::instrument(skip_all, err, fields(kind = %new.kind))]
+pub async fn create(
+    c: &impl GenericClient,
+    new: &NewNode,
+    actor: Option<Uuid>,
+) -> Result<Node, DbError> {
+    let id = Uuid::now_v7();
+    let org_id = match new.kind {
+        NodeKind::Organization => id,
+        _ => new.org_id.ok_or(DbError::Invalid("org_id is required"))?,
+    };
+    let slug = new
+        .slug
+        .clone()
+        .unwrap_or_else(|| Slug::from_name(new.name.as_str()));
+    let sql = format!(
+        "insert into showtree.nodes \
+           (org_id, id, parent_id, kind, name, slug, restricted, created_by, updated_by) \
+         values ($1, $2, $3, $4::text::showtree.node_kind, $5, $6, $7, $8, $8) \
+         returning {NODE_COLUMNS}"
+    );
+    let row = c
+        .query_one(
+            &sql,
+            &[
+                &org_id,
+                &id,
+                &new.parent_id,
+                &new.kind.as_str(),
+                &new.name.as_str(),
+                &slug.as_str(),
+                &new.restricted,
+                &actor,
+            ],
+        )
+        .await?;
+    let node = Node::from_row(&row)?;
+    write_level_fields(c, &node, &new.level).await?;
+    Ok(node)
+}
+
+/// Writes a node's level fields into its detail row.
+async fn write_level_fields(
+    c: &impl GenericClient,
+    node: &Node,
+    level: &LevelFields,
+) -> Result<(), DbError> {
+    let (org, id) = (&node.org_id, &node.id);
+    let updated = match (node.kind, level) {
+        (_, LevelFields::Defaults) => return Ok(()),
+        (
+            NodeKind::Organization,
+            LevelFields::Organization {
+                base_currency,
+                timezone,
+            },
+        ) => {
+            c.execute(
+                "update showtree.organizations set base_currency = $3, timezone = $4 \
+                  where org_id = $1 and node_id = $2",
+                &[org, id, &base_currency.as_str(), timezone],
+            )
+            .await?
+        }
+        (NodeKind::Project, LevelFields::Described { description }) => {
+            c.execute(
+                "update showtree.projects set description = $3 where org_id = $1 and node_id = $2",
+                &[org, id, description],
+            )
+            .await?
+        }
+        (NodeKind::Production, LevelFields::Described { description }) => {
+            c.execute(
+                "update showtree.productions set description = $3 \
+                  where org_id = $1 and node_id = $2",
+                &[org, id, description],
+            )
+            .await?
+        }
+        (
+            NodeKind::Activation,
+            LevelFields::Activation {
+                starts_at,
+                ends_at,
+                timezone,
+                venue,
+                capacity,
+            },
+        ) => {
+            c.execute(
+                "update showtree.activations \
+                    set starts_at = $3, ends_at = $4, timezone = $5, venue = $6, capacity = $7 \
+                  where org_id = $1 and node_id = $2",
+                &[org, id, starts_at, ends_at, timezone, venue, capacity],
+            )
+            .await?
+        }
+        (NodeKind::Workspace, LevelFields::Workspace { workspace_type }) => {
+            c.execute(
+                "update showtree.workspaces set workspace_type = $3 \
+                  where org_id = $1 and node_id = $2",
+                &[org, id, workspace_type],
+            )
+            .await?
+        }
+        _ => {
+            return Err(DbError::Invalid(
+                "level fields do not match the node's kind",
+            ));
+        }
+    };
+    if updated == 1 {
+        Ok(())
+    } else {
+        Err(DbError::Unexpected(format!("no detail row for {id}")))
+    }
+}
+
+/// One node, live or soft-deleted.
+#[tracing::instrument(skip_all, err)]
+pub async fn get(c: &impl GenericClient, org_id: Uuid, id: Uuid) -> Result<Node, DbError> {
+    let sql = format!("select {NODE_COLUMNS} from showtree.nodes where org_id = $1 and id = $2");
+    let row = c.query_opt(&sql, &[&org_id, &id]).await?;
+    Node::from_row(&row.ok_or(DbError::NotFound)?)
+}
+
+async fn node_list(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<Node>, DbError> {
+    c.query(sql, params)
+        .await?
+        .iter()
+        .map(Node::from_row)
+        .collect()
+}
+
+/// Root..parent of a live node (empty for an organization or a deleted
+/// node).
+#[tracing::instrument(skip_all, err)]
+pub async fn ancestors(
+    c: &impl GenericClient,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<Vec<Node>, DbError> {
+    let sql = format!("select {NODE_COLUMNS} from showtree.node_ancestors($1, $2)");
+    node_list(c, &sql, &[&org_id, &id]).await
+}
+
+/// Live children, by name.
+#[tracing::instrument(skip_all, err)]
+pub async fn children(
+    c: &impl GenericClient,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<Vec<Node>, DbError> {
+    let sql = format!("select {NODE_COLUMNS} from showtree.node_children($1, $2)");
+    node_list(c, &sql, &[&org_id, &id]).await
+}
+
+/// One breadcrumb: a node on the way from the root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Crumb {
+    /// The node.
+    pub id: Uuid,
+    /// Its level.
+    pub kind: NodeKind,
+    /// Display name.
+    pub name: String,
+    /// URL name.
+    pub slug: String,
+}
+
+/// The trail from the organization down to the node itself.
+#[tracing::instrument(skip_all, err)]
+pub async fn breadcrumbs(
+    c: &impl GenericClient,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<Vec<Crumb>, DbError> {
+    let rows = c
+        .query(
+            "select id, kind::text, name, slug from showtree.node_breadcrumbs($1, $2)",
+            &[&org_id, &id],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get(1)?;
+            Ok(Crumb {
+                id: r.try_get(0)?,
+                kind: kind.parse().map_err(unexpected)?,
+                name: r.try_get(2)?,
+                slug: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
+/// Largest subtree page.
+pub const MAX_PAGE: i32 = 10_000;
+
+/// One page of a live node's descendants, in pre-order (parents first).
+/// `after` is the [`Node::path`] of the previous page's last row.
+#[tracing::instrument(skip_all, err)]
+pub async fn subtree(
+    c: &impl GenericClient,
+    org_id: Uuid,
+    id: Uuid,
+    kind: Option<NodeKind>,
+    after: Option<&[Uuid]>,
+    limit: i32,
+) -> Result<Vec<Node>, DbError> {
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(DbError::Invalid("limit must be between 1 and 10000"));
+    }
+    let sql = format!(
+        "select {NODE_COLUMNS} from showtree.node_subtree($1, $2, $3::text::showtree.node_kind, $4, $5)"
+    );
+    let kind = kind.map(NodeKind::as_str);
+    node_list(c, &sql, &[&org_id, &id, &kind, &after, &limit]).await
+}
+
+/// Moves a node (and its whole subtree) under `new_parent` of the same
+/// organization. The database checks kinds, cycles and depth, and rewrites
+/// every descendant's ancestry in the same transaction.
+#[tracing::instrument(skip_all, err)]
+pub async fn move_to(
+    c: &impl GenericClient,
+    org_id: Uuid,
+    id: Uuid,
+    new_parent: Uuid,
+    actor: Option<Uuid>,
+) -> Result<Node, DbError> {
+    let sql = format!(
+        "update showtree.nodes set parent_id = $3, updated_by = $4 \
+          where org_id = $1 and id = $2 and deleted_at is null \
+         returning {NODE_COLUMNS}"
+    );
+    let row = c
+        .query_opt(&sql, &[&org_id, &id, &new_parent, &actor])
+        .await?;
+    Node::from_row(&row.ok_or(DbError::NotFound)?)
+}
+
+/// Soft-deletes a live node and its live descendants, with one timestamp.
+#[tracing::instrument(skip_all, err)]
+pub async fn soft_delete(
+    c: &impl GenericClient,
+    org_id: Uuid,
+    id: Uuid,
+    actor: Option<Uuid>,
+) -> Result<Node, DbError> {
+    let sql = format!(
+        "update showtree.nodes set deleted_at = now(), deleted_by = $3, updated_by = $3 \
+          where org_id = $1 and id = $2 and deleted_at is null \
+         returning {NODE_COLUMNS}"
+    );
+    let row = c.query_opt(&sql, &[&org_id, &id, &actor]).await?;
+    Node::from_row(&row.ok_or(DbError::NotFound)?)
+}
+
+/// Restores a soft-deleted node and exactly the descendants its deletion
+/// took with it. The parent must be live.
+#[tracing::instrument(skip_all, err)]
+pub async fn restore(
+    c: &impl GenericClient,
+    org_id: Uuid,
+    id: Uuid,
+    actor: Option<Uuid>,
+) -> Result<Node, DbError> {
+    let sql = format!(
+        "update showtree.nodes set deleted_at = null, deleted_by = null, updated_by = $3 \
+          where org_id = $1 and id = $2 and deleted_at is not null \
+         returning {NODE_COLUMNS}"
+    );
+    let row = c.query_opt(&sql, &[&org_id, &id, &actor]).await?;
+    Node::from_row(&row.ok_or(DbError::NotFound)?)
+}
+
+/// Changes a node's lifecycle status (the database refuses forbidden
+/// transitions with `nodes_status_transition`).
+#[tracing::instrument(skip_all, err)]
+pub async fn set_status(
+    c: &impl GenericClient,
+    org_id: Uuid,
+    id: Uuid,
+    status: Status,
+    actor: Option<Uuid>,
+) -> Result<Node, DbError> {
+    let sql = format!(
+        "update showtree.nodes set status = $3::text::showtree.entity_status, updated_by = $4 \
+          where org_id = $1 and id = $2 \
+         returning {NODE_COLUMNS}"
+    );
+    let row = c
+        .query_opt(&sql, &[&org_id, &id, &status.as_str(), &actor])
+        .await?;
+    Node::from_row(&row.ok_or(DbError::NotFound)?)
+}
+
+/// Live organizations whose slug is `slug`.
+#[tracing::instrument(skip_all, err)]
+pub async fn organizations_by_slug(
+    c: &impl GenericClient,
+    slug: &Slug,
+) -> Result<Vec<Node>, DbError> {
+    let sql = format!(
+        "select {NODE_COLUMNS} from showtree.nodes \
+          where kind = 'organization' and slug = $1 and deleted_at is null order by id"
+    );
+    node_list(c, &sql, &[&slug.as_str()]).await
+}
+
+/// Permanently removes an organization and everything under it (every
+/// tenant row cascades from its node).
+#[tracing::instrument(skip_all, err)]
+pub async fn purge_organization(c: &impl GenericClient, org_id: Uuid) -> Result<(), DbError> {
+    let n = c
+        .execute(
+            "delete from showtree.nodes where org_id = $1 and id = $1",
+            &[&org_id],
+        )
+        .await?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(DbError::NotFound)
+    }
+}

@@ -1,0 +1,5 @@
+//! showtree-db's integration tests, one module per feature, linked into one binary.
+
+mod embedded;
+mod hierarchy;
+mod migrations;
