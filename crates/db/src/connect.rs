@@ -369,7 +369,10 @@ mod tests {
             std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
                 .expect("chmod");
         }
-        assert!(find_pg_program("pg_ctl").is_some(), "this test needs PostgreSQL installed");
+        assert!(
+            find_pg_program("pg_ctl").is_some(),
+            "this test needs PostgreSQL installed"
+        );
 
         let resolved = resolve_with(addr, None, &tmp.path().join("pg"), "showtree")
             .await
