@@ -269,6 +269,27 @@ async fn connect(config: &Config) -> Result<Client, tokio_postgres::Error> {
     Ok(client)
 }
 
+/// Replaces the user of a `postgres://` URL (dropping any password): how
+/// the service's own role (`authenticator`) reaches the database the
+/// migrations ran in.
+pub fn url_with_user(url: &str, user: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let host = match authority.rfind('@') {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    };
+    format!(
+        "{}{user}@{host}{}",
+        &url[..scheme_end],
+        &rest[authority_end..]
+    )
+}
+
 /// A tokio-postgres error with its cause: the server's message for database
 /// errors, the I/O error for connection failures (its `Display` shows neither).
 pub fn describe(error: &tokio_postgres::Error) -> String {
@@ -338,6 +359,22 @@ mod tests {
             "postgres://u:p@h:5432/b?sslmode=disable"
         );
         assert_eq!(url_with_database("postgres://h", "b"), "postgres://h/b");
+    }
+
+    #[test]
+    fn url_with_user_replaces_user_and_drops_password() {
+        assert_eq!(
+            url_with_user(
+                "postgres://postgres:pw@127.0.0.1:5432/showtree?x=1",
+                "authenticator"
+            ),
+            "postgres://authenticator@127.0.0.1:5432/showtree?x=1"
+        );
+        assert_eq!(
+            url_with_user("postgres://127.0.0.1/db", "authenticator"),
+            "postgres://authenticator@127.0.0.1/db"
+        );
+        assert_eq!(url_with_user("postgresql://u@h", "a"), "postgresql://a@h");
     }
 
     #[test]

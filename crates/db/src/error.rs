@@ -20,6 +20,16 @@ pub enum DbError {
         /// PostgreSQL's message, safe to show: it names the rule, not data.
         message: String,
     },
+    /// The caller may not do this: a rule of the access layer (named, e.g.
+    /// `grants_not_allowed`) or a row-level security check
+    /// (`row_level_security`) refused it.
+    #[error("{rule}: {message}")]
+    Forbidden {
+        /// The rule that refused, or `row_level_security`.
+        rule: String,
+        /// PostgreSQL's message.
+        message: String,
+    },
     /// The caller passed a value the operation cannot take.
     #[error("invalid input: {0}")]
     Invalid(&'static str),
@@ -38,6 +48,20 @@ impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> Self {
         if let Some(db) = e.as_db_error() {
             let code = db.code();
+            if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+                let rule = match db.constraint() {
+                    Some(rule) => rule.to_owned(),
+                    None if db.message().contains("row-level security") => {
+                        "row_level_security".to_owned()
+                    }
+                    // a missing privilege is a schema/role bug, not a caller's
+                    None => return DbError::Postgres(e),
+                };
+                return DbError::Forbidden {
+                    rule,
+                    message: db.message().to_owned(),
+                };
+            }
             let is_rule = code.code().starts_with("23")
                 || *code == SqlState::RAISE_EXCEPTION
                 || *code == SqlState::CHECK_VIOLATION;
@@ -59,7 +83,7 @@ impl DbError {
     /// The violated rule's name, if this is a rule violation.
     pub fn rule(&self) -> Option<&str> {
         match self {
-            DbError::Rule { rule, .. } => Some(rule),
+            DbError::Rule { rule, .. } | DbError::Forbidden { rule, .. } => Some(rule),
             _ => None,
         }
     }

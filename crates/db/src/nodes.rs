@@ -508,3 +508,339 @@ pub async fn purge_organization(c: &impl GenericClient, org_id: Uuid) -> Result<
         Err(DbError::NotFound)
     }
 }
+
+// ---------------------------------------------------------------------------
+// For the HTTP API (crates/api): level fields as read back, versions for
+// ETags, updates, and paged children.
+
+/// A node's detail row: its level fields, and when they last changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Details {
+    /// The level fields (never [`LevelFields::Defaults`]: every node has its
+    /// detail row).
+    pub level: LevelFields,
+    /// When the detail row last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+/// Reads a node's level fields from its detail table.
+#[tracing::instrument(skip_all, err)]
+pub async fn details(c: &impl GenericClient, node: &Node) -> Result<Details, DbError> {
+    let (org, id) = (&node.org_id, &node.id);
+    let not_found = || DbError::Unexpected(format!("no detail row for {id}"));
+    let (level, updated_at) = match node.kind {
+        NodeKind::Organization => {
+            let r = c
+                .query_opt(
+                    "select base_currency::text, timezone, updated_at from showtree.organizations \
+                      where org_id = $1 and node_id = $2",
+                    &[org, id],
+                )
+                .await?
+                .ok_or_else(not_found)?;
+            let currency: String = r.try_get(0)?;
+            let level = LevelFields::Organization {
+                base_currency: showtree_core::Currency::parse(&currency).map_err(unexpected)?,
+                timezone: r.try_get(1)?,
+            };
+            (level, r.try_get(2)?)
+        }
+        NodeKind::Project | NodeKind::Production => {
+            let sql = if node.kind == NodeKind::Project {
+                "select description, updated_at from showtree.projects \
+                  where org_id = $1 and node_id = $2"
+            } else {
+                "select description, updated_at from showtree.productions \
+                  where org_id = $1 and node_id = $2"
+            };
+            let r = c.query_opt(sql, &[org, id]).await?.ok_or_else(not_found)?;
+            let level = LevelFields::Described {
+                description: r.try_get(0)?,
+            };
+            (level, r.try_get(1)?)
+        }
+        NodeKind::Activation => {
+            let r = c
+                .query_opt(
+                    "select starts_at, ends_at, timezone, venue, capacity, updated_at \
+                       from showtree.activations where org_id = $1 and node_id = $2",
+                    &[org, id],
+                )
+                .await?
+                .ok_or_else(not_found)?;
+            let level = LevelFields::Activation {
+                starts_at: r.try_get(0)?,
+                ends_at: r.try_get(1)?,
+                timezone: r.try_get(2)?,
+                venue: r.try_get(3)?,
+                capacity: r.try_get(4)?,
+            };
+            (level, r.try_get(5)?)
+        }
+        NodeKind::Workspace => {
+            let r = c
+                .query_opt(
+                    "select workspace_type, updated_at from showtree.workspaces \
+                      where org_id = $1 and node_id = $2",
+                    &[org, id],
+                )
+                .await?
+                .ok_or_else(not_found)?;
+            let level = LevelFields::Workspace {
+                workspace_type: r.try_get(0)?,
+            };
+            (level, r.try_get(1)?)
+        }
+    };
+    Ok(Details { level, updated_at })
+}
+
+/// Locks a node (live or deleted) against concurrent changes until the
+/// transaction ends and returns it with its details: the version a
+/// conditional update (`If-Match`) is checked against.
+#[tracing::instrument(skip_all, err)]
+pub async fn lock(
+    c: &impl GenericClient,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<(Node, Details), DbError> {
+    // `no key update`: foreign keys pointing at the node (children, grants)
+    // may still be inserted meanwhile.
+    let sql = format!(
+        "select {NODE_COLUMNS} from showtree.nodes where org_id = $1 and id = $2 \
+         for no key update"
+    );
+    let row = c.query_opt(&sql, &[&org_id, &id]).await?;
+    let node = Node::from_row(&row.ok_or(DbError::NotFound)?)?;
+    let details = details(c, &node).await?;
+    Ok((node, details))
+}
+
+/// Changes to a node's own columns; `None` leaves a column as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeChanges {
+    /// New display name.
+    pub name: Option<NodeName>,
+    /// New URL name.
+    pub slug: Option<Slug>,
+    /// New status (the database checks the transition).
+    pub status: Option<Status>,
+    /// Whether grants from above stop here.
+    pub restricted: Option<bool>,
+    /// Replaces the metadata object.
+    pub metadata: Option<serde_json::Value>,
+    /// Changes to the level fields.
+    pub level: LevelChanges,
+}
+
+/// Changes to a node's level fields; `None` leaves a field as it is, and
+/// `Some(None)` clears a nullable one. Only the node's own level's fields
+/// may be set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LevelChanges {
+    /// projects, productions.
+    pub description: Option<String>,
+    /// organizations.
+    pub base_currency: Option<showtree_core::Currency>,
+    /// organizations, activations.
+    pub timezone: Option<String>,
+    /// activations.
+    pub starts_at: Option<Option<OffsetDateTime>>,
+    /// activations.
+    pub ends_at: Option<Option<OffsetDateTime>>,
+    /// activations.
+    pub venue: Option<String>,
+    /// activations.
+    pub capacity: Option<Option<i32>>,
+    /// workspaces.
+    pub workspace_type: Option<String>,
+}
+
+impl LevelChanges {
+    /// The names of the fields set, for checking them against a kind.
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        let mut note = |present: bool, name| {
+            if present {
+                set.push(name);
+            }
+        };
+        note(self.description.is_some(), "description");
+        note(self.base_currency.is_some(), "base_currency");
+        note(self.timezone.is_some(), "timezone");
+        note(self.starts_at.is_some(), "starts_at");
+        note(self.ends_at.is_some(), "ends_at");
+        note(self.venue.is_some(), "venue");
+        note(self.capacity.is_some(), "capacity");
+        note(self.workspace_type.is_some(), "workspace_type");
+        set
+    }
+
+    /// The level fields a node of `kind` has.
+    pub fn fields_of(kind: NodeKind) -> &'static [&'static str] {
+        match kind {
+            NodeKind::Organization => &["base_currency", "timezone"],
+            NodeKind::Project | NodeKind::Production => &["description"],
+            NodeKind::Activation => &["starts_at", "ends_at", "timezone", "venue", "capacity"],
+            NodeKind::Workspace => &["workspace_type"],
+        }
+    }
+}
+
+/// Applies `changes` to a node (live or deleted) and its detail row.
+/// Returns the node as it now is.
+#[tracing::instrument(skip_all, err)]
+pub async fn update(
+    c: &impl GenericClient,
+    org_id: Uuid,
+    id: Uuid,
+    changes: &NodeChanges,
+    actor: Option<Uuid>,
+) -> Result<Node, DbError> {
+    let sql = format!(
+        "update showtree.nodes \
+            set name = coalesce($3, name), slug = coalesce($4, slug), \
+                status = coalesce($5::text::showtree.entity_status, status), \
+                restricted = coalesce($6, restricted), metadata = coalesce($7, metadata), \
+                updated_by = $8 \
+          where org_id = $1 and id = $2 \
+         returning {NODE_COLUMNS}"
+    );
+    let row = c
+        .query_opt(
+            &sql,
+            &[
+                &org_id,
+                &id,
+                &changes.name.as_ref().map(NodeName::as_str),
+                &changes.slug.as_ref().map(Slug::as_str),
+                &changes.status.map(Status::as_str),
+                &changes.restricted,
+                &changes.metadata,
+                &actor,
+            ],
+        )
+        .await?;
+    let node = Node::from_row(&row.ok_or(DbError::NotFound)?)?;
+    let level = &changes.level;
+    let set = level.fields_set();
+    if set.is_empty() {
+        return Ok(node);
+    }
+    let allowed = LevelChanges::fields_of(node.kind);
+    if set.iter().any(|f| !allowed.contains(f)) {
+        return Err(DbError::Invalid(
+            "level fields do not match the node's kind",
+        ));
+    }
+    let (org, id) = (&node.org_id, &node.id);
+    let updated = match node.kind {
+        NodeKind::Organization => {
+            c.execute(
+                "update showtree.organizations \
+                    set base_currency = coalesce($3, base_currency), \
+                        timezone = coalesce($4, timezone) \
+                  where org_id = $1 and node_id = $2",
+                &[
+                    org,
+                    id,
+                    &level.base_currency.as_ref().map(|c| c.as_str().to_owned()),
+                    &level.timezone,
+                ],
+            )
+            .await?
+        }
+        NodeKind::Project => {
+            c.execute(
+                "update showtree.projects set description = coalesce($3, description) \
+                  where org_id = $1 and node_id = $2",
+                &[org, id, &level.description],
+            )
+            .await?
+        }
+        NodeKind::Production => {
+            c.execute(
+                "update showtree.productions set description = coalesce($3, description) \
+                  where org_id = $1 and node_id = $2",
+                &[org, id, &level.description],
+            )
+            .await?
+        }
+        NodeKind::Activation => {
+            // $n: whether the nullable field is being set, $n+1: its value
+            c.execute(
+                "update showtree.activations \
+                    set starts_at = case when $3 then $4 else starts_at end, \
+                        ends_at = case when $5 then $6 else ends_at end, \
+                        timezone = coalesce($7, timezone), \
+                        venue = coalesce($8, venue), \
+                        capacity = case when $9 then $10 else capacity end \
+                  where org_id = $1 and node_id = $2",
+                &[
+                    org,
+                    id,
+                    &level.starts_at.is_some(),
+                    &level.starts_at.flatten(),
+                    &level.ends_at.is_some(),
+                    &level.ends_at.flatten(),
+                    &level.timezone,
+                    &level.venue,
+                    &level.capacity.is_some(),
+                    &level.capacity.flatten(),
+                ],
+            )
+            .await?
+        }
+        NodeKind::Workspace => {
+            c.execute(
+                "update showtree.workspaces set workspace_type = coalesce($3, workspace_type) \
+                  where org_id = $1 and node_id = $2",
+                &[org, id, &level.workspace_type],
+            )
+            .await?
+        }
+    };
+    if updated == 1 {
+        Ok(node)
+    } else {
+        Err(DbError::Unexpected(format!("no detail row for {id}")))
+    }
+}
+
+/// One page of a live node's live children, ordered by name then id.
+/// `after` is the (name, id) of the previous page's last child.
+#[tracing::instrument(skip_all, err)]
+pub async fn children_page(
+    c: &impl GenericClient,
+    org_id: Uuid,
+    id: Uuid,
+    after: Option<(&str, Uuid)>,
+    limit: i32,
+) -> Result<Vec<Node>, DbError> {
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(DbError::Invalid("limit must be between 1 and 10000"));
+    }
+    let sql = format!(
+        "select {NODE_COLUMNS} from showtree.nodes c \
+          where c.org_id = $1 and c.parent_id = $2 and c.deleted_at is null \
+            and ($3::text is null or (c.name, c.id) > ($3::text, $4::uuid)) \
+          order by c.name, c.id \
+          limit $5"
+    );
+    let (name, after_id) = match after {
+        Some((name, id)) => (Some(name), Some(id)),
+        None => (None, None),
+    };
+    let limit = i64::from(limit);
+    node_list(c, &sql, &[&org_id, &id, &name, &after_id, &limit]).await
+}
+
+/// One node by id alone, live or soft-deleted, in whichever organization
+/// holds it: under RLS only a node the caller can read is found
+/// (`NotFound` otherwise, the same for a node that does not exist).
+#[tracing::instrument(skip_all, err)]
+pub async fn find(c: &impl GenericClient, id: Uuid) -> Result<Node, DbError> {
+    let sql = format!("select {NODE_COLUMNS} from showtree.nodes where id = $1");
+    let row = c.query_opt(&sql, &[&id]).await?;
+    Node::from_row(&row.ok_or(DbError::NotFound)?)
+}

@@ -32,6 +32,17 @@ impl TestDb {
         &self.url
     }
 
+    /// This database as the service's own role, `authenticator` (which
+    /// sees nothing without a caller's context).
+    pub fn app_url(&self) -> String {
+        crate::connect::url_with_user(&self.url, "authenticator")
+    }
+
+    /// A pool for this database as the service's role.
+    pub fn app_db(&self) -> crate::pool::Db {
+        crate::pool::Db::new(&self.app_url(), 4).expect("test pool")
+    }
+
     /// A new connection to this database, its driver task spawned.
     pub async fn client(&self) -> Client {
         connect(&self.url).await

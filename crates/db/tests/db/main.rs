@@ -1,5 +1,6 @@
 //! showtree-db's integration tests, one module per feature, linked into one binary.
 
+mod access;
 mod embedded;
 mod hierarchy;
 mod migrations;
