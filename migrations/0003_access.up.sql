@@ -124,21 +124,24 @@ begin
 end
 $$;
 
--- The nodes where the caller holds `p_capability` through a grant on the
--- node or an ancestor, not cut off by a restricted node in between
--- (organizations from admin_orgs() are left out: the policies let those
--- through first). Computed once per transaction and capability, cached in
--- a transaction-local setting; the tree's and the grants' triggers clear
--- the cache when they change what it depends on.
-create function private.nodes_with(p_capability text) returns uuid[]
+-- Access is decided per row from two small per-statement sets: the nodes
+-- where the caller holds a grant carrying the capability ("roots"), and the
+-- restricted nodes of those organizations. A node is reachable when its
+-- path (ancestors || id) holds a root at or below its deepest restricted
+-- node (a grant on the restricted node itself counts). The sets are
+-- computed once per transaction and cached in transaction-local settings
+-- (a handful of ids: cheap to read back, unlike a set of every readable
+-- node); the grants' and the tree's triggers clear the cache when they
+-- change what it depends on. Organizations from admin_orgs() are left
+-- out: the policies let those through first.
+create function private.access_roots(p_capability text) returns uuid[]
 language plpgsql stable security definer
 set search_path = ''
 as $$
 declare
-  setting text := 'showtree.nodes_with_' || p_capability;
+  setting text := 'showtree.roots_' || p_capability;
   cached text := pg_catalog.current_setting(setting, true);
   uid uuid := auth.uid();
-  admin uuid[];
   result uuid[];
 begin
   if uid is null or p_capability not in ('read', 'write', 'manage', 'grant', 'finance') then
@@ -147,32 +150,64 @@ begin
   if cached is not null and cached <> '' and split_part(cached, '|', 1) = uid::text then
     return split_part(cached, '|', 2)::uuid[];
   end if;
-  admin := private.admin_orgs();
-  with granted as (
-    select gn.org_id, gn.id, gn.depth, gn.ancestors || gn.id as path
-      from showtree.grants g
-      join showtree.nodes gn on gn.org_id = g.org_id and gn.id = g.node_id
-     where g.user_id = uid and g.deleted_at is null
-       and g.org_id <> all(admin)
-       and private.role_has(g.role, p_capability)
-  ), restricted as (
-    select r.org_id, array_agg(r.id) as ids
-      from showtree.nodes r
-     where r.restricted and r.org_id in (select org_id from granted)
-     group by r.org_id
-  )
-  select coalesce(array_agg(distinct n.id), '{}') into result
-    from granted gr
-    join showtree.nodes n
-      on n.org_id = gr.org_id
-     and (n.ancestors || n.id) >= gr.path
-     and (n.ancestors || n.id) < gr.path || 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
-    left join restricted rs on rs.org_id = gr.org_id
-   -- no restricted node strictly below the grant, down to the node itself
-   where rs.ids is null
-      or not ((n.ancestors || n.id)[gr.depth + 2:] && rs.ids);
+  select coalesce(array_agg(g.node_id order by g.node_id), '{}') into result
+    from showtree.grants g
+   where g.user_id = uid and g.deleted_at is null
+     and g.org_id <> all(private.admin_orgs())
+     and private.role_has(g.role, p_capability);
   perform pg_catalog.set_config(setting, uid::text || '|' || result::text, true);
   return result;
+end
+$$;
+
+create function private.restricted_nodes() returns uuid[]
+language plpgsql stable security definer
+set search_path = ''
+as $$
+declare
+  cached text := pg_catalog.current_setting('showtree.restricted', true);
+  uid uuid := auth.uid();
+  result uuid[];
+begin
+  if uid is null then
+    return '{}';
+  end if;
+  if cached is not null and cached <> '' and split_part(cached, '|', 1) = uid::text then
+    return split_part(cached, '|', 2)::uuid[];
+  end if;
+  select coalesce(array_agg(r.id order by r.id), '{}') into result
+    from showtree.nodes r
+   where r.restricted
+     and r.org_id in (select g.org_id from showtree.grants g
+                       where g.user_id = uid and g.deleted_at is null)
+     and r.org_id <> all(private.admin_orgs());
+  perform pg_catalog.set_config('showtree.restricted', uid::text || '|' || result::text, true);
+  return result;
+end
+$$;
+create index nodes_restricted_idx on showtree.nodes (org_id) where restricted;
+
+-- Whether a path holds a root at or below its deepest restricted node.
+-- Policies call it only for paths that hold both a root and a restricted
+-- node; everything else is decided by two inline array overlaps.
+create function private.path_allows(p_path uuid[], p_roots uuid[], p_restricted uuid[])
+returns boolean
+language plpgsql immutable parallel safe
+set search_path = ''
+as $$
+declare
+  last_root integer := 0;
+  last_restricted integer := 0;
+begin
+  for i in 1 .. coalesce(cardinality(p_path), 0) loop
+    if p_path[i] = any(p_roots) then
+      last_root := i;
+    end if;
+    if p_path[i] = any(p_restricted) then
+      last_restricted := i;
+    end if;
+  end loop;
+  return last_root > 0 and last_root >= last_restricted;
 end
 $$;
 
@@ -184,11 +219,12 @@ set search_path = ''
 as $$
 begin
   perform pg_catalog.set_config('showtree.admin_orgs', '', true);
-  perform pg_catalog.set_config('showtree.nodes_with_read', '', true);
-  perform pg_catalog.set_config('showtree.nodes_with_write', '', true);
-  perform pg_catalog.set_config('showtree.nodes_with_manage', '', true);
-  perform pg_catalog.set_config('showtree.nodes_with_grant', '', true);
-  perform pg_catalog.set_config('showtree.nodes_with_finance', '', true);
+  perform pg_catalog.set_config('showtree.roots_read', '', true);
+  perform pg_catalog.set_config('showtree.roots_write', '', true);
+  perform pg_catalog.set_config('showtree.roots_manage', '', true);
+  perform pg_catalog.set_config('showtree.roots_grant', '', true);
+  perform pg_catalog.set_config('showtree.roots_finance', '', true);
+  perform pg_catalog.set_config('showtree.restricted', '', true);
 end
 $$;
 
@@ -203,7 +239,7 @@ end
 $$;
 
 create trigger nodes_forget_access_cache
-  after insert or update of parent_id, restricted, deleted_at or delete on showtree.nodes
+  after insert or update of restricted or delete on showtree.nodes
   for each statement execute function private.forget_access_cache_trigger();
 create trigger grants_forget_access_cache
   after insert or update or delete on showtree.grants
@@ -217,7 +253,10 @@ language sql stable security definer
 set search_path = ''
 as $$
   select p_org_id = any(private.admin_orgs())
-      or p_node_id = any(private.nodes_with(p_capability))
+      or exists (select from showtree.nodes n
+                  where n.org_id = p_org_id and n.id = p_node_id
+                    and private.path_allows(n.ancestors || n.id,
+                          private.access_roots(p_capability), private.restricted_nodes()))
 $$;
 
 -- Every grant that gives `p_user_id` a role at the node, and every grant on
@@ -611,6 +650,27 @@ begin
 end
 $$;
 
+-- A move needs manage at the target too (the policies see only the row).
+-- Runs after nodes_before_update (trigger order is by name), which has
+-- already refused a target the caller cannot read.
+create function private.nodes_check_move() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if current_user = 'authenticated'
+     and not private.has_capability(new.org_id, new.parent_id, 'manage') then
+    raise exception 'moving here needs the manage capability at the new parent'
+      using errcode = 'insufficient_privilege', constraint = 'nodes_move_target_denied',
+            schema = 'showtree', table = 'nodes';
+  end if;
+  return new;
+end
+$$;
+create trigger nodes_move_check before update of parent_id on showtree.nodes
+  for each row when (old.parent_id is distinct from new.parent_id)
+  execute function private.nodes_check_move();
+
 -- The API names a node by its id alone (the organization is derived, and
 -- RLS decides whether the caller may see it).
 create unique index nodes_id_key on showtree.nodes (id);
@@ -621,28 +681,41 @@ alter function private.nodes_after_update() security definer;
 alter function private.nodes_after_insert() security definer;
 alter function private.check_detail_kind() security definer;
 
--- Row Level Security: enabled and forced on every table of the schema;
--- policies read the per-statement sets through scalar subqueries so each
--- is computed once per statement, never per row.
+-- Row Level Security: enabled and forced on every table of the schema.
+-- The per-statement sets are read through scalar subqueries (initplans),
+-- so each is computed once per statement; per row only array overlaps run
+-- (and path_allows where a restricted node is on the path). Tables that
+-- name a node check it through `nodes`, whose own policy then applies.
 alter table showtree.nodes enable row level security;
 alter table showtree.nodes force row level security;
--- A node is readable where a grant reaches it, and below a readable parent
--- unless it is restricted: the same rule, one level at a time, which also
--- lets a node created in this statement be read back (RETURNING) before
--- the cached sets know it.
 create policy nodes_select on showtree.nodes for select to authenticated
   using (org_id = any ((select private.admin_orgs())::uuid[])
-         or id = any ((select private.nodes_with('read'))::uuid[])
-         or (not restricted and parent_id = any ((select private.nodes_with('read'))::uuid[])));
+         or ((ancestors || id) && (select private.access_roots('read'))::uuid[]
+              and (not ((ancestors || id) && (select private.restricted_nodes())::uuid[])
+                   or private.path_allows((ancestors || id), (select private.access_roots('read'))::uuid[],
+                                          (select private.restricted_nodes())::uuid[]))));
+-- creating needs manage at the parent: the new row's ancestors (computed by
+-- the before-insert trigger, which policies run after) end with it
 create policy nodes_insert on showtree.nodes for insert to authenticated
   with check (org_id = any ((select private.admin_orgs())::uuid[])
-              or parent_id = any ((select private.nodes_with('manage'))::uuid[]));
+              or (ancestors && (select private.access_roots('manage'))::uuid[]
+              and (not (ancestors && (select private.restricted_nodes())::uuid[])
+                   or private.path_allows(ancestors, (select private.access_roots('manage'))::uuid[],
+                                          (select private.restricted_nodes())::uuid[]))));
+-- changing needs manage at the node, where it is and where it goes; a move
+-- also needs manage at the new parent (nodes_before_update checks it)
 create policy nodes_update on showtree.nodes for update to authenticated
   using (org_id = any ((select private.admin_orgs())::uuid[])
-         or id = any ((select private.nodes_with('manage'))::uuid[]))
+         or ((ancestors || id) && (select private.access_roots('manage'))::uuid[]
+              and (not ((ancestors || id) && (select private.restricted_nodes())::uuid[])
+                   or private.path_allows((ancestors || id), (select private.access_roots('manage'))::uuid[],
+                                          (select private.restricted_nodes())::uuid[]))))
   with check (org_id = any ((select private.admin_orgs())::uuid[])
-              or (id = any ((select private.nodes_with('manage'))::uuid[])
-                  and parent_id = any ((select private.nodes_with('manage'))::uuid[])));
+              or ((ancestors || id) && (select private.access_roots('manage'))::uuid[]
+              and (not ((ancestors || id) && (select private.restricted_nodes())::uuid[])
+                   or private.path_allows((ancestors || id), (select private.access_roots('manage'))::uuid[],
+                                          (select private.restricted_nodes())::uuid[]))));
+-- deleting for good is the organization's owners' alone
 create policy nodes_delete on showtree.nodes for delete to authenticated
   using (id = org_id and private.effective_role(org_id, id) = 'owner');
 
@@ -655,12 +728,13 @@ begin
     execute format('alter table showtree.%I force row level security', t);
     execute format(
       'create policy %I on showtree.%I for select to authenticated using ('
-      'org_id = any ((select private.admin_orgs())::uuid[]) or node_id = any ((select private.nodes_with(''read''))::uuid[]))',
-      t || '_select', t);
+      'org_id = any ((select private.admin_orgs())::uuid[]) or exists (select from showtree.nodes n where n.org_id = %I.org_id and n.id = %I.node_id))',
+      t || '_select', t, t, t);
     execute format(
       'create policy %I on showtree.%I for update to authenticated using ('
-      'org_id = any ((select private.admin_orgs())::uuid[]) or node_id = any ((select private.nodes_with(''manage''))::uuid[]))',
-      t || '_update', t);
+      'org_id = any ((select private.admin_orgs())::uuid[]) or exists (select from showtree.nodes n where n.org_id = %I.org_id and n.id = %I.node_id '
+      'and private.has_capability(n.org_id, n.id, ''manage'')))',
+      t || '_update', t, t, t);
   end loop;
 end
 $migration$;
@@ -670,13 +744,25 @@ alter table showtree.grants force row level security;
 create policy grants_select on showtree.grants for select to authenticated
   using (user_id = (select auth.uid())
          or org_id = any ((select private.admin_orgs())::uuid[])
-         or node_id = any ((select private.nodes_with('grant'))::uuid[]));
+         or exists (select from showtree.nodes n where n.org_id = grants.org_id and n.id = grants.node_id
+                 and ((n.ancestors || n.id) && (select private.access_roots('grant'))::uuid[]
+              and (not ((n.ancestors || n.id) && (select private.restricted_nodes())::uuid[])
+                   or private.path_allows((n.ancestors || n.id), (select private.access_roots('grant'))::uuid[],
+                                          (select private.restricted_nodes())::uuid[])))));
 create policy grants_insert on showtree.grants for insert to authenticated
   with check (org_id = any ((select private.admin_orgs())::uuid[])
-              or node_id = any ((select private.nodes_with('grant'))::uuid[]));
+              or exists (select from showtree.nodes n where n.org_id = grants.org_id and n.id = grants.node_id
+                 and ((n.ancestors || n.id) && (select private.access_roots('grant'))::uuid[]
+              and (not ((n.ancestors || n.id) && (select private.restricted_nodes())::uuid[])
+                   or private.path_allows((n.ancestors || n.id), (select private.access_roots('grant'))::uuid[],
+                                          (select private.restricted_nodes())::uuid[])))));
 create policy grants_update on showtree.grants for update to authenticated
   using (org_id = any ((select private.admin_orgs())::uuid[])
-         or node_id = any ((select private.nodes_with('grant'))::uuid[]));
+         or exists (select from showtree.nodes n where n.org_id = grants.org_id and n.id = grants.node_id
+                 and ((n.ancestors || n.id) && (select private.access_roots('grant'))::uuid[]
+              and (not ((n.ancestors || n.id) && (select private.restricted_nodes())::uuid[])
+                   or private.path_allows((n.ancestors || n.id), (select private.access_roots('grant'))::uuid[],
+                                          (select private.restricted_nodes())::uuid[])))));
 
 alter table showtree.audit_events enable row level security;
 alter table showtree.audit_events force row level security;
@@ -684,7 +770,7 @@ alter table showtree.audit_events_default enable row level security;
 alter table showtree.audit_events_default force row level security;
 create policy audit_events_select on showtree.audit_events for select to authenticated
   using (org_id = any ((select private.admin_orgs())::uuid[])
-         or node_id = any ((select private.nodes_with('read'))::uuid[]));
+         or exists (select from showtree.nodes n where n.org_id = audit_events.org_id and n.id = audit_events.node_id));
 -- partitions are read through the parent only
 create policy audit_events_default_direct_denied on showtree.audit_events_default
   as restrictive to public using (false) with check (false);
@@ -706,7 +792,8 @@ grant execute on function
   private.lock_tree(uuid, boolean),
   private.node_parent_path(uuid, uuid, uuid, showtree.node_kind),
   private.role_has(showtree.access_role, text),
-  private.admin_orgs(), private.nodes_with(text), private.has_capability(uuid, uuid, text),
+  private.admin_orgs(), private.access_roots(text), private.restricted_nodes(),
+  private.path_allows(uuid[], uuid[], uuid[]), private.has_capability(uuid, uuid, text),
   private.forget_access_cache(),
   private.explain_access(uuid, uuid, uuid), private.effective_role(uuid, uuid),
   private.record_event(uuid, uuid, text, text, text, uuid, jsonb),
