@@ -79,5 +79,7 @@ drop index showtree.nodes_restricted_idx;
 drop function private.restricted_nodes();
 drop function private.access_roots(text);
 drop function private.admin_orgs();
+drop function private.access_set(integer);
+drop function private.load_access(integer);
 drop function private.role_has(showtree.access_role, text);
 drop type showtree.access_role;

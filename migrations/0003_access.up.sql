@@ -97,94 +97,92 @@ create index grants_deleted_by_idx on showtree.grants (deleted_by);
 create trigger grants_set_updated_at before update on showtree.grants
   for each row execute function private.set_updated_at();
 
--- Organizations where the caller is owner or admin at the root: they see
--- and manage everything there, restricted nodes included, so the readable
--- set need not list those organizations' nodes at all.
-create function private.admin_orgs() returns uuid[]
+-- Access is decided per row from small per-statement sets:
+--  * admin_orgs(): organizations where the caller is owner or admin at the
+--    root: they see and manage everything there, restricted nodes included;
+--  * access_roots(cap): the nodes where the caller holds a grant carrying
+--    the capability (admin organizations left out: policies let those
+--    through first);
+--  * restricted_nodes(): the restricted nodes of the caller's other
+--    organizations.
+-- A node is reachable when its path (ancestors || id) holds a root at or
+-- below its deepest restricted node (a grant on the restricted node itself
+-- counts). All the sets are loaded together, once per transaction, by
+-- private.load_access() (two index lookups), and cached in
+-- transaction-local settings: a handful of ids, cheap to read back, unlike
+-- a set of every readable node. The grants' and the tree's triggers clear
+-- the cache when they change what it depends on.
+create function private.load_access(p_part integer) returns uuid[]
 language plpgsql stable security definer
 set search_path = ''
 as $$
 declare
-  cached text := pg_catalog.current_setting('showtree.admin_orgs', true);
   uid uuid := auth.uid();
-  result uuid[];
+  loaded text;
 begin
-  if uid is null then
-    return '{}';
-  end if;
-  if cached is not null and cached <> '' and split_part(cached, '|', 1) = uid::text then
-    return split_part(cached, '|', 2)::uuid[];
-  end if;
-  select coalesce(array_agg(g.org_id order by g.org_id), '{}') into result
-    from showtree.grants g
-   where g.user_id = uid and g.deleted_at is null
-     and g.node_id = g.org_id and g.role in ('owner', 'admin');
-  perform pg_catalog.set_config('showtree.admin_orgs', uid::text || '|' || result::text, true);
-  return result;
+  -- one statement over the caller's grants: admin organizations, then the
+  -- roots per capability and the restricted nodes outside them
+  with g as (
+    select gr.org_id, gr.node_id, gr.role
+      from showtree.grants gr
+     where gr.user_id = uid and gr.deleted_at is null
+  ), a as (
+    select coalesce(array_agg(distinct g.org_id) filter (
+             where g.node_id = g.org_id and g.role in ('owner', 'admin')), '{}') as orgs
+      from g
+  )
+  select concat_ws('|', coalesce(uid::text, '-'), a.orgs::text,
+           array(select g.node_id from g where g.org_id <> all(a.orgs))::text,
+           array(select g.node_id from g where g.org_id <> all(a.orgs) and private.role_has(g.role, 'write'))::text,
+           array(select g.node_id from g where g.org_id <> all(a.orgs) and private.role_has(g.role, 'manage'))::text,
+           array(select g.node_id from g where g.org_id <> all(a.orgs) and private.role_has(g.role, 'grant'))::text,
+           array(select g.node_id from g where g.org_id <> all(a.orgs) and private.role_has(g.role, 'finance'))::text,
+           array(select r.id from showtree.nodes r
+                  where r.restricted and r.org_id in (select g.org_id from g)
+                    and r.org_id <> all(a.orgs))::text)
+    into loaded
+    from a;
+  perform pg_catalog.set_config('showtree.access', loaded, true);
+  return pg_catalog.split_part(loaded, '|', p_part + 1)::uuid[];
 end
 $$;
 
--- Access is decided per row from two small per-statement sets: the nodes
--- where the caller holds a grant carrying the capability ("roots"), and the
--- restricted nodes of those organizations. A node is reachable when its
--- path (ancestors || id) holds a root at or below its deepest restricted
--- node (a grant on the restricted node itself counts). The sets are
--- computed once per transaction and cached in transaction-local settings
--- (a handful of ids: cheap to read back, unlike a set of every readable
--- node); the grants' and the tree's triggers clear the cache when they
--- change what it depends on. Organizations from admin_orgs() are left
--- out: the policies let those through first.
-create function private.access_roots(p_capability text) returns uuid[]
-language plpgsql stable security definer
-set search_path = ''
+-- One of the cached sets (1 admin organizations, 2..6 roots for read,
+-- write, manage, grant, finance, 7 restricted nodes), loading them all
+-- first when this transaction has none, or has them for another caller.
+-- Plain SQL without a SET clause, so PostgreSQL inlines it into the
+-- policies' initplans: a cache hit costs no function call.
+create function private.access_set(p_part integer) returns uuid[]
+language sql stable
 as $$
-declare
-  setting text := 'showtree.roots_' || p_capability;
-  cached text := pg_catalog.current_setting(setting, true);
-  uid uuid := auth.uid();
-  result uuid[];
-begin
-  if uid is null or p_capability not in ('read', 'write', 'manage', 'grant', 'finance') then
-    return '{}';
-  end if;
-  if cached is not null and cached <> '' and split_part(cached, '|', 1) = uid::text then
-    return split_part(cached, '|', 2)::uuid[];
-  end if;
-  select coalesce(array_agg(g.node_id order by g.node_id), '{}') into result
-    from showtree.grants g
-   where g.user_id = uid and g.deleted_at is null
-     and g.org_id <> all(private.admin_orgs())
-     and private.role_has(g.role, p_capability);
-  perform pg_catalog.set_config(setting, uid::text || '|' || result::text, true);
-  return result;
-end
+  select case
+    when pg_catalog.split_part(coalesce(pg_catalog.current_setting('showtree.access', true), ''), '|', 1)
+         = coalesce(auth.uid()::text, '-')
+    then pg_catalog.split_part(pg_catalog.current_setting('showtree.access', true), '|', p_part + 1)::uuid[]
+    else private.load_access(p_part)
+  end
+$$;
+
+create function private.admin_orgs() returns uuid[]
+language sql stable
+as $$ select private.access_set(1) $$;
+
+create function private.access_roots(p_capability text) returns uuid[]
+language sql stable
+as $$
+  select case p_capability
+    when 'read' then private.access_set(2)
+    when 'write' then private.access_set(3)
+    when 'manage' then private.access_set(4)
+    when 'grant' then private.access_set(5)
+    when 'finance' then private.access_set(6)
+    else '{}'::uuid[]
+  end
 $$;
 
 create function private.restricted_nodes() returns uuid[]
-language plpgsql stable security definer
-set search_path = ''
-as $$
-declare
-  cached text := pg_catalog.current_setting('showtree.restricted', true);
-  uid uuid := auth.uid();
-  result uuid[];
-begin
-  if uid is null then
-    return '{}';
-  end if;
-  if cached is not null and cached <> '' and split_part(cached, '|', 1) = uid::text then
-    return split_part(cached, '|', 2)::uuid[];
-  end if;
-  select coalesce(array_agg(r.id order by r.id), '{}') into result
-    from showtree.nodes r
-   where r.restricted
-     and r.org_id in (select g.org_id from showtree.grants g
-                       where g.user_id = uid and g.deleted_at is null)
-     and r.org_id <> all(private.admin_orgs());
-  perform pg_catalog.set_config('showtree.restricted', uid::text || '|' || result::text, true);
-  return result;
-end
-$$;
+language sql stable
+as $$ select private.access_set(7) $$;
 create index nodes_restricted_idx on showtree.nodes (org_id) where restricted;
 
 -- Whether a path holds a root at or below its deepest restricted node.
@@ -214,18 +212,10 @@ $$;
 -- Forgets the cached sets of this transaction (called by triggers that
 -- change the tree or the grants).
 create function private.forget_access_cache() returns void
-language plpgsql
+language sql volatile
 set search_path = ''
 as $$
-begin
-  perform pg_catalog.set_config('showtree.admin_orgs', '', true);
-  perform pg_catalog.set_config('showtree.roots_read', '', true);
-  perform pg_catalog.set_config('showtree.roots_write', '', true);
-  perform pg_catalog.set_config('showtree.roots_manage', '', true);
-  perform pg_catalog.set_config('showtree.roots_grant', '', true);
-  perform pg_catalog.set_config('showtree.roots_finance', '', true);
-  perform pg_catalog.set_config('showtree.restricted', '', true);
-end
+  select pg_catalog.set_config('showtree.access', '', true);
 $$;
 
 create function private.forget_access_cache_trigger() returns trigger
@@ -792,6 +782,7 @@ grant execute on function
   private.lock_tree(uuid, boolean),
   private.node_parent_path(uuid, uuid, uuid, showtree.node_kind),
   private.role_has(showtree.access_role, text),
+  private.load_access(integer), private.access_set(integer),
   private.admin_orgs(), private.access_roots(text), private.restricted_nodes(),
   private.path_allows(uuid[], uuid[], uuid[]), private.has_capability(uuid, uuid, text),
   private.forget_access_cache(),
