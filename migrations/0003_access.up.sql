@@ -88,8 +88,7 @@ create unique index grants_node_user_key on showtree.grants (org_id, node_id, us
   where deleted_at is null;
 create index grants_node_id_idx on showtree.grants (org_id, node_id);
 -- what every readable-set computation starts from
-create index grants_user_id_idx on showtree.grants (user_id, org_id, node_id, role)
-  where deleted_at is null;
+create index grants_user_id_idx on showtree.grants (user_id, org_id, node_id, role);
 create index grants_created_by_idx on showtree.grants (created_by);
 create index grants_updated_by_idx on showtree.grants (updated_by);
 create index grants_deleted_by_idx on showtree.grants (deleted_by);
@@ -473,6 +472,10 @@ create table private.security_events (
   constraint security_events_metadata_check check (jsonb_typeof(metadata) = 'object')
 );
 create index security_events_created_by_idx on private.security_events (created_by);
+comment on table private.security_events is
+  'append-only: written by private.record_security_event, read by operators; no policy lets anyone else in';
+alter table private.security_events enable row level security;
+alter table private.security_events force row level security;
 create index security_events_occurred_at_idx on private.security_events (occurred_at);
 
 create function private.record_security_event(

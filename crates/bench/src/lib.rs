@@ -1,1 +1,42 @@
-//! placeholder
+//! showtree benchmarks: data generators and workload drivers. Every
+//! benchmark is a command (`showtree bench ...`) that measures a design
+//! against its baseline in the same run and writes its figures, with the
+//! command, to docs/BENCHMARKS.md (DESIGN.md section 6); none is a timed test.
+
+pub mod hierarchy;
+pub mod report;
+
+pub use hierarchy::HierarchyArgs;
+
+/// The `showtree bench` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Stored ancestry against recursive CTEs on a generated tree: ancestors,
+    /// children, subtree pages, and the cost of moving a subtree.
+    Hierarchy(HierarchyArgs),
+    /// `showtree audit` on a generated schema (1,000 tables, 3,000 foreign
+    /// keys): wall time and peak memory.
+    Audit(showtree_audit::bench::AuditBenchArgs),
+}
+
+/// Runs one benchmark on the server behind `admin_url` (its `postgres`
+/// maintenance database) and prints its table to stdout.
+pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Hierarchy(args) => {
+            let report = hierarchy::run(&args, admin_url).await?;
+            print!("{}", report.text_table());
+            if let Some(path) = &args.markdown {
+                println!("results written to {}", path.display());
+            }
+        }
+        BenchCommand::Audit(args) => {
+            let report = showtree_audit::bench::run(&args, admin_url).await?;
+            print!("{}", report.text());
+            if let Some(path) = &args.markdown {
+                println!("results written to {}", path.display());
+            }
+        }
+    }
+    Ok(())
+}

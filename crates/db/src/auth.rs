@@ -41,7 +41,7 @@ pub struct Signup {
 /// Creates the user, their credentials, an organization and their owner
 /// grant, in the caller's (anonymous) transaction. A taken email breaks
 /// `users_email_key`.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn signup(c: &impl GenericClient, new: &NewSignup) -> Result<Signup, DbError> {
     let slug = new
         .org_slug
@@ -69,7 +69,7 @@ pub async fn signup(c: &impl GenericClient, new: &NewSignup) -> Result<Signup, D
 }
 
 /// The user with this email (any case) and their password hash.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn login_lookup(
     c: &impl GenericClient,
     email: &str,
@@ -100,7 +100,7 @@ pub struct ApiToken {
 
 /// Stores a new token of the caller's; `secret_hash` is the SHA-256 of the
 /// secret, which is shown to the caller once and never stored.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create_token(
     c: &impl GenericClient,
     name: &str,
@@ -123,7 +123,7 @@ pub async fn create_token(
 
 /// The owner and stored hash of a live, unexpired token, for the service to
 /// compare in constant time.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn token_lookup(
     c: &impl GenericClient,
     token_id: Uuid,
@@ -138,7 +138,7 @@ pub async fn token_lookup(
 }
 
 /// The caller's live tokens.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list_tokens(c: &impl GenericClient) -> Result<Vec<ApiToken>, DbError> {
     c.query(
         "select id, name, expires_at, created_at from private.list_api_tokens()",
@@ -158,7 +158,7 @@ pub async fn list_tokens(c: &impl GenericClient) -> Result<Vec<ApiToken>, DbErro
 }
 
 /// Revokes one of the caller's tokens; `NotFound` for anyone else's.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn revoke_token(c: &impl GenericClient, token_id: Uuid) -> Result<(), DbError> {
     let revoked: bool = c
         .query_one("select private.revoke_api_token($1)", &[&token_id])
@@ -186,7 +186,7 @@ pub struct User {
 }
 
 /// The caller's own account (`NotFound` without a caller).
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn me(c: &impl GenericClient) -> Result<User, DbError> {
     let row = c
         .query_opt(
@@ -205,7 +205,7 @@ pub async fn me(c: &impl GenericClient) -> Result<User, DbError> {
 
 /// Records a security event that belongs to no organization (a failed
 /// login, a refused token), in the caller's transaction.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn record_security_event(
     c: &impl GenericClient,
     action: &str,

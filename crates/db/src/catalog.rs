@@ -165,7 +165,7 @@ impl Snapshot {
 /// after), so every name PostgreSQL prints comes out schema-qualified the
 /// same way whatever the caller's settings are; don't share `client` with
 /// concurrent work meanwhile.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn snapshot(client: &Client) -> Result<Snapshot, tokio_postgres::Error> {
     let search_path: String = client
         .query_one("select current_setting('search_path')", &[])

@@ -123,7 +123,7 @@ const PROJECTS: &[Spec] = &[
 
 /// Loads the example tree in the caller's transaction, replacing a
 /// previous copy, and returns its organization.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn load(c: &impl GenericClient) -> Result<Node, DbError> {
     let slug = Slug::parse(EXAMPLE_ORG_SLUG).map_err(|e| DbError::Unexpected(e.to_string()))?;
     for old in nodes::organizations_by_slug(c, &slug).await? {

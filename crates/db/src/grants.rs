@@ -67,7 +67,7 @@ impl Grant {
 }
 
 /// The caller's strongest role at a node; `None` when they cannot read it.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn effective_role(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -85,7 +85,7 @@ pub async fn effective_role(
 
 /// Whether the caller holds `capability` (read, write, manage, grant,
 /// finance) at a node, by any grant that reaches it.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn has_capability(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -105,7 +105,7 @@ pub async fn has_capability(
 }
 
 /// The live grants on one node that the caller may see.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -133,7 +133,7 @@ pub enum Grantee {
 
 /// Grants `role` at a node; an existing live grant of the same user there
 /// is replaced. Refused by the database above the caller's own role.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn grant(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -166,7 +166,7 @@ pub async fn grant(
 }
 
 /// Revokes a grant (soft delete, recorded in the audit log).
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn revoke(c: &impl GenericClient, grant_id: Uuid) -> Result<Grant, DbError> {
     let sql = format!(
         "update showtree.grants set deleted_at = now(), deleted_by = auth.uid(), updated_by = auth.uid() \
@@ -210,7 +210,7 @@ pub struct Explanation {
 
 /// Explains `user_id`'s access at a node; only oneself, or where the
 /// caller may grant (`grants_explain_denied` otherwise).
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn explain(
     c: &impl GenericClient,
     org_id: Uuid,

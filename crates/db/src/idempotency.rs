@@ -41,7 +41,7 @@ pub enum Claim {
 
 /// Claims `key` for a request whose fingerprint is `request_hash` (32
 /// bytes), for the transaction's caller.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn claim(
     c: &impl GenericClient,
     key: &str,
@@ -106,7 +106,7 @@ pub async fn claim(
 }
 
 /// Stores the response of the request that claimed `key`.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn complete(
     c: &impl GenericClient,
     key: &str,

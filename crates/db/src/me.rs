@@ -18,7 +18,7 @@ pub struct Membership {
 }
 
 /// The caller's live grants, oldest first.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn grants(c: &impl GenericClient) -> Result<Vec<Grant>, DbError> {
     c.query(
         "select org_id, id, node_id, user_id, role::text, created_at, created_by \
@@ -45,7 +45,7 @@ pub async fn grants(c: &impl GenericClient) -> Result<Vec<Grant>, DbError> {
 }
 
 /// The organizations the caller holds a grant in, by id.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn organizations(c: &impl GenericClient) -> Result<Vec<Membership>, DbError> {
     c.query(
         "select g.org_id, n.name, n.slug \

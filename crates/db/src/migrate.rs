@@ -327,7 +327,7 @@ impl Migrator {
     }
 
     /// Applies every pending migration; returns the versions applied, oldest first.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn up(&self, client: &mut Client) -> Result<Vec<i64>, MigrateError> {
         self.migrate_up(client, i64::MAX).await
     }
@@ -354,7 +354,7 @@ impl Migrator {
 
     /// Every migration known to the files or the database, with its state,
     /// sorted by version. Reads only; creates nothing.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn status(&self, client: &Client) -> Result<Vec<MigrationStatus>, MigrateError> {
         let applied = read_applied(client).await?;
         let mut out: Vec<MigrationStatus> = self
@@ -387,7 +387,7 @@ impl Migrator {
     }
 
     /// True when every migration is applied, none changed and none unknown.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn is_current(&self, client: &Client) -> Result<bool, MigrateError> {
         let status = self.status(client).await?;
         Ok(status
@@ -729,7 +729,7 @@ fn parse_file_name(file: &str) -> Result<(i64, &str, Direction), MigrateError> {
 /// first, each time expecting the catalog from before that migration; apply
 /// them again, expecting the catalogs of the first pass. (Only a future
 /// dropped midway can leave the scratch database behind.)
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn verify(admin_url: &str, migrator: &Migrator) -> Result<VerifyReport, MigrateError> {
     let admin_config: Config = admin_url.parse()?;
     let admin = connect(&admin_config).await?;

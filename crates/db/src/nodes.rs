@@ -177,7 +177,7 @@ impl NewNode {
 /// Creates a node (and, by trigger, its level's detail row), then writes
 /// its level fields. Run it in the caller's transaction so both commit
 /// together.
-#[tracing::instrument(skip_all, err, fields(kind = %new.kind))]
+#[tracing::instrument(skip_all, err(level = "debug"), fields(kind = %new.kind))]
 pub async fn create(
     c: &impl GenericClient,
     new: &NewNode,
@@ -296,7 +296,7 @@ async fn write_level_fields(
 }
 
 /// One node, live or soft-deleted.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn get(c: &impl GenericClient, org_id: Uuid, id: Uuid) -> Result<Node, DbError> {
     let sql = format!("select {NODE_COLUMNS} from showtree.nodes where org_id = $1 and id = $2");
     let row = c.query_opt(&sql, &[&org_id, &id]).await?;
@@ -317,7 +317,7 @@ async fn node_list(
 
 /// Root..parent of a live node (empty for an organization or a deleted
 /// node).
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn ancestors(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -328,7 +328,7 @@ pub async fn ancestors(
 }
 
 /// Live children, by name.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn children(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -352,7 +352,7 @@ pub struct Crumb {
 }
 
 /// The trail from the organization down to the node itself.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn breadcrumbs(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -382,7 +382,7 @@ pub const MAX_PAGE: i32 = 10_000;
 
 /// One page of a live node's descendants, in pre-order (parents first).
 /// `after` is the [`Node::path`] of the previous page's last row.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn subtree(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -404,7 +404,7 @@ pub async fn subtree(
 /// Moves a node (and its whole subtree) under `new_parent` of the same
 /// organization. The database checks kinds, cycles and depth, and rewrites
 /// every descendant's ancestry in the same transaction.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn move_to(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -424,7 +424,7 @@ pub async fn move_to(
 }
 
 /// Soft-deletes a live node and its live descendants, with one timestamp.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn soft_delete(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -442,7 +442,7 @@ pub async fn soft_delete(
 
 /// Restores a soft-deleted node and exactly the descendants its deletion
 /// took with it. The parent must be live.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn restore(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -460,7 +460,7 @@ pub async fn restore(
 
 /// Changes a node's lifecycle status (the database refuses forbidden
 /// transitions with `nodes_status_transition`).
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn set_status(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -480,7 +480,7 @@ pub async fn set_status(
 }
 
 /// Live organizations whose slug is `slug`.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn organizations_by_slug(
     c: &impl GenericClient,
     slug: &Slug,
@@ -494,7 +494,7 @@ pub async fn organizations_by_slug(
 
 /// Permanently removes an organization and everything under it (every
 /// tenant row cascades from its node).
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn purge_organization(c: &impl GenericClient, org_id: Uuid) -> Result<(), DbError> {
     let n = c
         .execute(
@@ -524,7 +524,7 @@ pub struct Details {
 }
 
 /// Reads a node's level fields from its detail table.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn details(c: &impl GenericClient, node: &Node) -> Result<Details, DbError> {
     let (org, id) = (&node.org_id, &node.id);
     let not_found = || DbError::Unexpected(format!("no detail row for {id}"));
@@ -598,7 +598,7 @@ pub async fn details(c: &impl GenericClient, node: &Node) -> Result<Details, DbE
 /// Locks a node (live or deleted) against concurrent changes until the
 /// transaction ends and returns it with its details: the version a
 /// conditional update (`If-Match`) is checked against.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn lock(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -689,7 +689,7 @@ impl LevelChanges {
 
 /// Applies `changes` to a node (live or deleted) and its detail row.
 /// Returns the node as it now is.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn update(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -809,7 +809,7 @@ pub async fn update(
 
 /// One page of a live node's live children, ordered by name then id.
 /// `after` is the (name, id) of the previous page's last child.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn children_page(
     c: &impl GenericClient,
     org_id: Uuid,
@@ -838,7 +838,7 @@ pub async fn children_page(
 /// One node by id alone, live or soft-deleted, in whichever organization
 /// holds it: under RLS only a node the caller can read is found
 /// (`NotFound` otherwise, the same for a node that does not exist).
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn find(c: &impl GenericClient, id: Uuid) -> Result<Node, DbError> {
     let sql = format!("select {NODE_COLUMNS} from showtree.nodes where id = $1");
     let row = c.query_opt(&sql, &[&id]).await?;

@@ -1,0 +1,74 @@
+//! Cross-cutting request handling: problem+json for every error, 5xx
+//! causes logged once, the per-request timeout.
+
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::{ApiError, PROBLEM_JSON, Problem, ServerErrorCause, problem_response};
+
+/// Turns every error response into problem+json (the router's own 404 and
+/// 405, the body limit's 413, ...) and logs the cause of every 5xx, once,
+/// inside the request's span; the cause never leaves the process.
+pub async fn problems(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let status = response.status();
+    if status.is_server_error() {
+        match response.extensions_mut().remove::<ServerErrorCause>() {
+            Some(ServerErrorCause(cause)) => {
+                tracing::error!(status = status.as_u16(), cause = %cause, "request failed")
+            }
+            None => tracing::error!(status = status.as_u16(), "request failed"),
+        }
+    }
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        let problem = generic_problem(status);
+        let headers = response.headers().clone();
+        let mut replaced = problem_response(&problem);
+        // keep Allow (405), Retry-After, WWW-Authenticate and the request id
+        for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+            if let Some(v) = headers.get(&name) {
+                replaced.headers_mut().insert(name, v.clone());
+            }
+        }
+        return replaced;
+    }
+    response
+}
+
+/// The problem for an error response that came without one.
+fn generic_problem(status: StatusCode) -> Problem {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.problem(),
+        StatusCode::NOT_FOUND => ApiError::NotFound.problem(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType.problem(),
+        StatusCode::INTERNAL_SERVER_ERROR => ApiError::Internal(String::new()).problem(),
+        _ => {
+            let reason = status.canonical_reason().unwrap_or("Error");
+            Problem {
+                type_: "about:blank".into(),
+                title: reason.into(),
+                status: status.as_u16(),
+                detail: reason.to_lowercase(),
+                rule: None,
+                errors: Vec::new(),
+            }
+        }
+    }
+}
+
+/// Answers 503 when a request takes longer than the configured timeout;
+/// dropping the handler's future rolls its transaction back.
+pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout(limit).into_response(),
+    }
+}

@@ -1,0 +1,243 @@
+//! Building and running the service: `App::build` binds (port 0 in tests),
+//! `App::run_until_stopped` serves until SIGTERM/SIGINT and then lets
+//! in-flight requests finish within the configured grace period.
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use showtree_db::pool::Db;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::auth::jwt::Jwt;
+use crate::auth::password::Passwords;
+use crate::auth::ratelimit::LoginLimiter;
+use crate::config::{Config, MIN_SECRET_LEN};
+use crate::error::ApiError;
+use crate::middleware;
+use crate::state::{AppState, Shared};
+
+/// The request id header, set when absent and echoed in every response.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The configuration cannot work.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The address could not be bound.
+    #[error("binding {addr}: {error}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The connection pool could not be built.
+    #[error("database pool: {0}")]
+    Db(#[from] showtree_db::DbError),
+    /// Something else failed while starting.
+    #[error("starting: {0}")]
+    Other(#[from] ApiError),
+}
+
+/// A bound, ready-to-run service.
+#[derive(Debug)]
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    addr: SocketAddr,
+    shutdown_grace: Duration,
+}
+
+impl App {
+    /// Checks the configuration, builds the pool (connections open on
+    /// first use, so a database that is down does not stop the service
+    /// from starting: `/readyz` says so) and binds the address.
+    pub async fn build(config: Config) -> Result<App, StartupError> {
+        if config.jwt_secret.expose().len() < MIN_SECRET_LEN {
+            return Err(StartupError::Config(format!(
+                "the JWT secret must be at least {MIN_SECRET_LEN} bytes"
+            )));
+        }
+        let db = Db::new(&config.app_database_url, config.pool_size)?;
+        let state = AppState::new(Shared {
+            db,
+            jwt: Jwt::new(&config.jwt_secret, config.access_token_ttl),
+            passwords: Passwords::new(hashing_concurrency()).await?,
+            limiter: LoginLimiter::new(config.login_limits),
+            public_signup: config.public_signup,
+        });
+        let router = app_router(state, &config);
+        let listener =
+            TcpListener::bind(config.bind)
+                .await
+                .map_err(|error| StartupError::Bind {
+                    addr: config.bind,
+                    error,
+                })?;
+        let addr = listener.local_addr().map_err(|error| StartupError::Bind {
+            addr: config.bind,
+            error,
+        })?;
+        Ok(App {
+            listener,
+            router,
+            addr,
+            shutdown_grace: config.shutdown_grace,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bound port (the one picked, when configured with port 0).
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serves until SIGTERM or SIGINT.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes; then stops accepting, lets in-flight
+    /// requests finish for up to the grace period, and returns (dropping
+    /// the pool closes its connections).
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            stop.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        };
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(self.listener, service).with_graceful_shutdown(signal);
+        let server = server.into_future();
+        tokio::pin!(server);
+        tokio::select! {
+            result = &mut server => return result,
+            _ = stopping => {}
+        }
+        match tokio::time::timeout(self.shutdown_grace, &mut server).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(
+                    grace = ?self.shutdown_grace,
+                    "in-flight requests did not finish in time; stopping anyway"
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Hashing is CPU work: at most one per core at once.
+fn hashing_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// The router with every layer: request ids, tracing, problem+json for
+/// every error, the timeout, panics as 500s, and the body limit.
+pub fn app_router(state: AppState, config: &Config) -> Router {
+    let (router, doc) = crate::openapi::split();
+    let doc = Arc::new(doc);
+    let request_id = HeaderName::from_static(REQUEST_ID);
+    router
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = Arc::clone(&doc);
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let id = req
+                                .headers()
+                                .get(REQUEST_ID)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("");
+                            // the path only: queries may carry what logs should not
+                            tracing::info_span!(
+                                "request",
+                                method = %req.method(),
+                                path = %req.uri().path(),
+                                request_id = %id,
+                            )
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(axum::middleware::from_fn(middleware::problems))
+                .layer(axum::middleware::from_fn_with_state(
+                    config.request_timeout,
+                    middleware::timeout,
+                ))
+                .layer(CatchPanicLayer::custom(
+                    |panic: Box<dyn std::any::Any + Send>| {
+                        let message = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "panic".to_owned());
+                        ApiError::Internal(format!("handler panicked: {message}")).into_response()
+                    },
+                ))
+                .layer(RequestBodyLimitLayer::new(config.body_limit))
+                .layer(DefaultBodyLimit::max(config.body_limit)),
+        )
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests of the HTTP API: the real server on port 0 against a
+//! real PostgreSQL, one database per test.
+
+mod access;
+mod auth;
+mod db_down;
+mod errors;
+mod health;
+mod helpers;
+mod idempotency;
+mod nodes;
+mod openapi;

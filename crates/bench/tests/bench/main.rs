@@ -1,0 +1,4 @@
+//! The benchmarks at toy sizes against a real PostgreSQL: they run, their
+//! answers agree, they write their docs. Never a timing assertion.
+
+mod hierarchy;
