@@ -135,43 +135,11 @@ impl fmt::Debug for Config {
 /// service's connection string derived from the migrating one (trust or
 /// peer authentication in development; production sets
 /// `SHOWTREE_APP_DATABASE_URL` instead).
-pub fn url_with_user(url: &str, user: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let host = match authority.rfind('@') {
-        Some(at) => &authority[at + 1..],
-        None => authority,
-    };
-    format!(
-        "{}{user}@{host}{}",
-        &url[..scheme_end],
-        &rest[authority_end..]
-    )
-}
+pub use showtree_db::connect::url_with_user;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn url_with_user_replaces_user_and_drops_password() {
-        assert_eq!(
-            url_with_user(
-                "postgres://postgres:pw@127.0.0.1:5432/showtree?x=1",
-                "authenticator"
-            ),
-            "postgres://authenticator@127.0.0.1:5432/showtree?x=1"
-        );
-        assert_eq!(
-            url_with_user("postgres://127.0.0.1/db", "authenticator"),
-            "postgres://authenticator@127.0.0.1/db"
-        );
-        assert_eq!(url_with_user("postgresql://u@h", "a"), "postgresql://a@h");
-    }
 
     #[test]
     fn debug_output_hides_secrets() {
