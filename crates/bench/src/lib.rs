@@ -3,9 +3,12 @@
 //! against its baseline in the same run and writes its figures, with the
 //! command, to docs/BENCHMARKS.md (DESIGN.md section 6); none is a timed test.
 
+pub mod access;
 pub mod hierarchy;
+pub mod pgbench;
 pub mod report;
 
+pub use access::AccessArgs;
 pub use hierarchy::HierarchyArgs;
 
 /// The `showtree bench` subcommands.
@@ -17,6 +20,10 @@ pub enum BenchCommand {
     /// `showtree audit` on a generated schema (1,000 tables, 3,000 foreign
     /// keys): wall time and peak memory.
     Audit(showtree_audit::bench::AuditBenchArgs),
+    /// Row Level Security against plain SQL (pgbench, 16 clients) for users
+    /// granted at the root, at a production and at scattered workspaces,
+    /// and the time to compute a caller's access sets.
+    Access(AccessArgs),
 }
 
 /// Runs one benchmark on the server behind `admin_url` (its `postgres`
@@ -25,6 +32,13 @@ pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Hierarchy(args) => {
             let report = hierarchy::run(&args, admin_url).await?;
+            print!("{}", report.text_table());
+            if let Some(path) = &args.markdown {
+                println!("results written to {}", path.display());
+            }
+        }
+        BenchCommand::Access(args) => {
+            let report = access::run(&args, admin_url).await?;
             print!("{}", report.text_table());
             if let Some(path) = &args.markdown {
                 println!("results written to {}", path.display());

@@ -161,6 +161,16 @@ impl Tree {
     /// Generates at least `nodes` nodes (the move fixture of
     /// `move_descendants` counts toward them when it fits) from `seed`.
     pub fn generate(nodes: u32, move_descendants: u32, seed: u64) -> Tree {
+        Tree::generate_orgs(nodes, move_descendants, seed, None)
+    }
+
+    /// Like [`Tree::generate`], with every node in one organization (the
+    /// access benchmark's tenant).
+    pub fn generate_one_org(nodes: u32, move_descendants: u32, seed: u64) -> Tree {
+        Tree::generate_orgs(nodes, move_descendants, seed, Some(1))
+    }
+
+    fn generate_orgs(nodes: u32, move_descendants: u32, seed: u64, orgs: Option<u32>) -> Tree {
         let mut b = Builder {
             rng: StdRng::seed_from_u64(seed),
             parent: Vec::new(),
@@ -180,7 +190,7 @@ impl Tree {
         }
         .max(2);
 
-        let orgs = (random / NODES_PER_ORG).clamp(1, random / 2);
+        let orgs = orgs.unwrap_or((random / NODES_PER_ORG).clamp(1, random / 2));
         let weights: Vec<f64> = (1..=orgs).map(|i| f64::from(i).powf(-ORG_ZIPF)).collect();
         let sum: f64 = weights.iter().sum();
         let mut budgets: Vec<u32> = weights

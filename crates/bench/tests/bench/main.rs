@@ -1,4 +1,5 @@
 //! The benchmarks at toy sizes against a real PostgreSQL: they run, their
 //! answers agree, they write their docs. Never a timing assertion.
 
+mod access;
 mod hierarchy;
