@@ -190,6 +190,10 @@ async fn serve(args: &DbArgs, serve: ServeArgs) -> anyhow::Result<ExitCode> {
             .up(&mut client)
             .await
             .context("migrating")?;
+        // the owner's start-up chore: months the audit log is about to need
+        showtree_db::audit_log::ensure_partitions(&client)
+            .await
+            .context("creating the audit log's partitions")?;
     }
     run_api(&db, &serve, secret, &[]).await
 }

@@ -49,3 +49,17 @@ pub async fn record_security(
         tracing::warn!(error = %e, action, "could not record a security event");
     }
 }
+
+/// Creates the audit log's partitions for this month and the next (run by
+/// the owner at start-up, after migrating; idempotent). Returns their names.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn ensure_partitions(owner: &tokio_postgres::Client) -> Result<Vec<String>, DbError> {
+    let row = owner
+        .query_one(
+            "select private.ensure_audit_partition(now()), \
+                    private.ensure_audit_partition(now() + interval '1 month')",
+            &[],
+        )
+        .await?;
+    Ok(vec![row.try_get(0)?, row.try_get(1)?])
+}

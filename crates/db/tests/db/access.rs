@@ -683,3 +683,63 @@ async fn a_failed_transaction_leaves_nothing_and_its_context_does_not_linger() {
         .await;
     assert!(anon_read.is_err(), "anon reads no tenant table");
 }
+
+#[tokio::test]
+async fn audit_partitions_take_this_months_events_and_keep_rls() {
+    let w = world().await;
+    let viewer = plain_user(&w.admin, "viewer@insomniac.test").await;
+    // an event before the partition exists lands in the default partition
+    give(&w.app, &w.owner, &w.lv, &viewer, Role::Viewer)
+        .await
+        .expect("grant");
+    let parts = showtree_db::audit_log::ensure_partitions(&w.admin)
+        .await
+        .expect("partitions");
+    let again = showtree_db::audit_log::ensure_partitions(&w.admin)
+        .await
+        .expect("idempotent");
+    assert_eq!(parts, again);
+    let (in_default, in_month): (i64, i64) = {
+        let r = w
+            .admin
+            .query_one(
+                &format!(
+                    "select (select count(*) from showtree.audit_events_default), \
+                            (select count(*) from showtree.{})",
+                    parts[0]
+                ),
+                &[],
+            )
+            .await
+            .expect("counts");
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(
+        in_default, 0,
+        "the default partition's rows moved to their month"
+    );
+    assert!(in_month >= 1);
+    let forced: bool = w
+        .admin
+        .query_one(
+            "select relrowsecurity and relforcerowsecurity from pg_class where relname = $1",
+            &[&parts[0]],
+        )
+        .await
+        .expect("rls")
+        .get(0);
+    assert!(forced);
+    // still read through the parent, under the parent's policy
+    let seen: i64 = w
+        .app
+        .run_as(&w.owner, async |c| {
+            Ok::<i64, DbError>(
+                c.query_one("select count(*) from showtree.audit_events", &[])
+                    .await?
+                    .get(0),
+            )
+        })
+        .await
+        .expect("owner reads");
+    assert_eq!(seen, in_month);
+}
