@@ -107,11 +107,11 @@ create type showtree.priority as enum ('low', 'medium', 'high', 'urgent');
 
 -- Allowed status transitions; showtree_core::Status::can_transition_to is
 -- the same table (a test compares them). Staying put is always allowed.
+-- (no SET clause: a pure expression PostgreSQL inlines into its callers)
 create function private.status_transition_allowed(
   from_status showtree.entity_status, to_status showtree.entity_status)
 returns boolean
 language sql immutable parallel safe
-set search_path = ''
 as $$
   select from_status = to_status or case from_status
     when 'draft' then to_status in ('planning', 'active', 'cancelled', 'archived')

@@ -6,11 +6,11 @@ create type showtree.node_kind as enum
 
 -- Kind rules; showtree_core::NodeKind::may_have_parent is the same table
 -- (a test compares them).
+-- (no SET clause: a pure expression PostgreSQL inlines into its callers)
 create function private.node_kind_parent_allowed(
   parent_kind showtree.node_kind, child_kind showtree.node_kind)
 returns boolean
 language sql immutable parallel safe
-set search_path = ''
 as $$
   select case child_kind
     when 'organization' then parent_kind is null

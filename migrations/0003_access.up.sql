@@ -41,10 +41,10 @@ create type showtree.access_role as enum
 
 -- The capability table of DESIGN.md section 3; showtree_core::Role::has is
 -- the same (a test compares them).
+-- (no SET clause: a pure expression PostgreSQL inlines into its callers)
 create function private.role_has(p_role showtree.access_role, p_capability text)
 returns boolean
 language sql immutable parallel safe
-set search_path = ''
 as $$
   select case p_capability
     when 'read' then true
