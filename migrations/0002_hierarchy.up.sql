@@ -458,13 +458,19 @@ create function showtree.node_subtree(
 returns setof showtree.nodes
 language sql stable
 as $$
+  -- the bounds are scalar subqueries, so they become index conditions of
+  -- one range scan of nodes_path_idx (a join on the root row would leave
+  -- only org_id as the condition and walk the organization from its start)
   select d.*
-    from showtree.nodes r
-    join showtree.nodes d
-      on d.org_id = r.org_id
-     and (d.ancestors || d.id) > greatest(p_after, r.ancestors || r.id)
-     and (d.ancestors || d.id) < (r.ancestors || r.id || 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)
-   where r.org_id = p_org_id and r.id = p_node_id and r.deleted_at is null
+    from showtree.nodes d
+   where d.org_id = p_org_id
+     and (d.ancestors || d.id) > greatest(p_after,
+           (select r.ancestors || r.id from showtree.nodes r
+             where r.org_id = p_org_id and r.id = p_node_id and r.deleted_at is null))
+     and (d.ancestors || d.id) <
+           (select r.ancestors || r.id || 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
+              from showtree.nodes r
+             where r.org_id = p_org_id and r.id = p_node_id and r.deleted_at is null)
      and d.deleted_at is null
      and (p_kind is null or d.kind = p_kind)
    order by (d.ancestors || d.id)

@@ -423,6 +423,24 @@ async fn prepare_database(
         .await
         .context("looking for the benchmark database")?
         .map(|row| row.get(0));
+    if existing.is_some() {
+        // Two runs on one database would drop it under each other.
+        let sessions: i64 = admin
+            .query_one(
+                "select count(*) from pg_stat_activity \
+                  where datname = $1 and backend_type = 'client backend'",
+                &[&args.database],
+            )
+            .await
+            .context("looking for sessions on the benchmark database")?
+            .get(0);
+        ensure!(
+            sessions == 0,
+            "database {} is in use by {sessions} session(s), another benchmark run perhaps: \
+             wait for it to finish, or pick another --database",
+            args.database
+        );
+    }
 
     if args.reuse
         && existing

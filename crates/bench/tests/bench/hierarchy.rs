@@ -95,3 +95,36 @@ async fn hierarchy_bench_refuses_to_drop_a_database_it_did_not_create() {
         .await
         .expect("the database still exists");
 }
+
+#[tokio::test]
+async fn hierarchy_bench_leaves_a_database_another_run_is_using_alone() {
+    let admin_url = showtree_db::testing::admin_url().await;
+    let db = showtree_db::testing::empty_db().await;
+    let admin = showtree_db::testing::connect(&admin_url).await;
+    admin
+        .batch_execute(&format!(
+            "comment on database \"{}\" is 'showtree bench hierarchy: loading'",
+            db.name()
+        ))
+        .await
+        .expect("mark the database as the benchmark's");
+    let other_run = db.client().await;
+    let args = HierarchyArgs {
+        nodes: 100,
+        samples: 1,
+        move_descendants: 10,
+        moves: 1,
+        database: db.name().to_owned(),
+        ..HierarchyArgs::default()
+    };
+
+    let err = hierarchy::run(&args, &admin_url)
+        .await
+        .expect_err("a database in use is left alone");
+
+    assert!(err.to_string().contains("is in use"), "{err:#}");
+    other_run
+        .query_one("select 1", &[])
+        .await
+        .expect("the other run's session survives");
+}
