@@ -60,8 +60,10 @@ fn capability_name(cap: Capability) -> &'static str {
     }
 }
 
-/// Writes a 403 to the audit log with the node it was about (after the
-/// request's transaction rolled back, in a transaction of its own).
+/// Writes a refusal to the audit log (after the request's transaction
+/// rolled back, in a transaction of its own): a 403 at the node it was
+/// about; a 404 (nothing the caller may read) as a security event, since
+/// naming the node's organization would say that it exists.
 pub async fn audit_denial(
     state: &AppState,
     auth: &Auth,
@@ -69,9 +71,22 @@ pub async fn audit_denial(
     action: &str,
     error: Option<&ApiError>,
 ) {
-    if let Some(ApiError::Forbidden(reason)) = error {
-        state
-            .record_denied(Some(auth.user_id()), target, action, reason)
-            .await;
+    match error {
+        Some(ApiError::Forbidden(reason)) => {
+            state
+                .record_denied(Some(auth.user_id()), target, action, reason)
+                .await;
+        }
+        Some(ApiError::NotFound) => {
+            state
+                .record_denied(
+                    Some(auth.user_id()),
+                    None,
+                    action,
+                    "not found or not readable",
+                )
+                .await;
+        }
+        _ => {}
     }
 }

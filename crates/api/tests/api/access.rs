@@ -108,6 +108,34 @@ async fn a_second_tenant_cannot_reach_the_first_by_id_in_paths_or_bodies() {
         .await;
     assert_eq!(edc.ok(200)["name"], "EDC");
     assert_eq!(edc.header("etag"), Some(etag.as_str()));
+
+    // the refused changes are on record as the rival's, without naming the
+    // tenant they were aimed at
+    let admin = app._db.as_ref().expect("test database").client().await;
+    let refused: Vec<String> = admin
+        .query(
+            "select distinct action from private.security_events \
+              where created_by = $1 and reason = 'not found or not readable' order by action",
+            &[&rival.user_id],
+        )
+        .await
+        .expect("security events")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for action in [
+        "grant.create",
+        "grant.revoke",
+        "node.delete",
+        "node.move",
+        "node.restore",
+        "node.update",
+    ] {
+        assert!(
+            refused.iter().any(|a| a == action),
+            "{action} not recorded: {refused:?}"
+        );
+    }
 }
 
 #[tokio::test]
