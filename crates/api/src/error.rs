@@ -287,6 +287,9 @@ impl From<DbError> for ApiError {
                 let detail = match rule.as_str() {
                     "grants_not_allowed" => "you may not grant roles here",
                     "grants_explain_denied" => "you may not explain another user's access here",
+                    "crew_assignments_rate_finance" => {
+                        "setting a rate needs the finance capability"
+                    }
                     _ => "not allowed",
                 };
                 ApiError::Forbidden(detail.into())
@@ -432,7 +435,10 @@ fn rule_mapping(rule: &str) -> Option<RuleMapping> {
 fn rule_error(rule: &str, code: &str, message: &str) -> ApiError {
     if matches!(
         rule,
-        "grants_role_above_own" | "grants_not_allowed" | "grants_explain_denied"
+        "grants_role_above_own"
+            | "grants_not_allowed"
+            | "grants_explain_denied"
+            | "crew_assignments_rate_finance"
     ) {
         let detail = rule_mapping(rule).map_or("not allowed", |m| m.detail);
         return ApiError::Forbidden(detail.into());
@@ -444,6 +450,23 @@ fn rule_error(rule: &str, code: &str, message: &str) -> ApiError {
             .unwrap_or_default();
         let (rule, detail) = (Some(rule.to_owned()), Cow::Borrowed(m.detail));
         return if m.conflict {
+            ApiError::Conflict {
+                rule,
+                detail,
+                errors,
+            }
+        } else {
+            ApiError::Unprocessable {
+                rule,
+                detail,
+                errors,
+            }
+        };
+    }
+    if let Some((conflict, field, detail)) = domain_rule(rule) {
+        let errors = vec![FieldError::new(field, detail)];
+        let (rule, detail) = (Some(rule.to_owned()), Cow::Borrowed(detail));
+        return if conflict {
             ApiError::Conflict {
                 rule,
                 detail,
@@ -473,6 +496,112 @@ fn rule_error(rule: &str, code: &str, message: &str) -> ApiError {
             errors: Vec::new(),
         }
     }
+}
+
+/// The domain tables (migration 0005), longest name first so a prefix
+/// match finds the right one.
+const DOMAIN_TABLES: [&str; 17] = [
+    "asset_assignments",
+    "crew_assignments",
+    "schedule_items",
+    "document_tags",
+    "invoice_lines",
+    "budget_lines",
+    "invoice_tags",
+    "person_tags",
+    "asset_tags",
+    "task_tags",
+    "documents",
+    "invoices",
+    "vendors",
+    "people",
+    "assets",
+    "tasks",
+    "tags",
+];
+
+/// Specific messages of domain rules; the others get one by their kind.
+fn domain_detail(rule: &str) -> Option<&'static str> {
+    Some(match rule {
+        "asset_assignments_overlap_excl" => "the asset is assigned elsewhere for part of this time",
+        "schedule_items_overlap_excl" => {
+            "this slot overlaps another item in the same location, which this node forbids"
+        }
+        "invoices_vendor_number_key" => "this vendor already has an invoice with this number",
+        "vendors_name_key" | "tags_name_key" => "the organization already has one with this name",
+        "assets_serial_key" => "the organization already has an asset with this serial",
+        "people_user_key" => "this user is already a person of the organization",
+        "documents_series_version_key" => "this version of the document already exists",
+        "invoices_status_check" => "invoices do not use this status",
+        "crew_assignments_rate_check" => "rate_amount_minor, currency and rate_unit go together",
+        "invoices_due_on_check" => "must not be before issued_on",
+        "asset_assignments_ends_at_check" | "schedule_items_ends_at_check" => {
+            "must be after starts_at"
+        }
+        "crew_assignments_wrap_at_check" => "must be after call_at",
+        "invoice_lines_quantity_check" => "must be positive",
+        _ if rule.ends_with("_currency_check") => "not an ISO 4217 currency code",
+        _ if rule.ends_with("_amount_minor_check") || rule.ends_with("_size_bytes_check") => {
+            "must not be negative"
+        }
+        _ if rule.ends_with("_metadata_check") => "must be a JSON object",
+        _ if rule.ends_with("_status_transition") => "this status change is not allowed",
+        _ if rule.ends_with("_org_id_immutable") => "a row never moves to another organization",
+        _ => return None,
+    })
+}
+
+/// A rule of a domain table as `(conflict, field, detail)`, from its name
+/// (`<table>_<column>_<kind>`, DESIGN.md section 4).
+fn domain_rule(rule: &str) -> Option<(bool, String, &'static str)> {
+    let table = DOMAIN_TABLES
+        .iter()
+        .find(|t| rule.starts_with(*t) && rule.as_bytes().get(t.len()) == Some(&b'_'))?;
+    let rest = &rule[table.len() + 1..];
+    let detail = domain_detail(rule);
+    if rest == "status_transition" || rest == "org_id_immutable" {
+        let field = if rest == "org_id_immutable" {
+            "org_id"
+        } else {
+            "status"
+        };
+        return Some((false, field.to_owned(), detail?));
+    }
+    if let Some(col) = rest.strip_suffix("_fkey") {
+        let field = if col.ends_with("_id") || col.ends_with("_to") || col.ends_with("_by") {
+            col.to_owned()
+        } else {
+            format!("{col}_id")
+        };
+        return Some((false, field, "no such row in this organization"));
+    }
+    if let Some(col) = rest.strip_suffix("_check") {
+        let field = match col {
+            "rate" => "rate_amount_minor",
+            "node_org" => "node_id",
+            c => c,
+        };
+        return Some((
+            false,
+            field.to_owned(),
+            detail.unwrap_or("not a valid value here"),
+        ));
+    }
+    if let Some(cols) = rest.strip_suffix("_key").or((rest == "key").then_some("")) {
+        let field = match cols {
+            "vendor_number" => "number",
+            "series_version" => "version",
+            "user" => "user_id",
+            // tag links: (row, tag) pairs
+            "" => "tag_id",
+            c => c,
+        };
+        return Some((true, field.to_owned(), detail.unwrap_or("already exists")));
+    }
+    if rest.ends_with("_excl") {
+        return Some((true, "starts_at".to_owned(), detail?));
+    }
+    None
 }
 
 #[cfg(test)]

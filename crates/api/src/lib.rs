@@ -7,6 +7,7 @@
 //! `application/problem+json` ([`error::ApiError`]).
 
 pub mod auth;
+pub mod collection;
 pub mod config;
 pub mod error;
 pub mod etag;

@@ -191,3 +191,44 @@ impl WorkspaceType {
         .find(|t| t.as_str() == s)
     }
 }
+
+/// How urgent a piece of work is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Whenever.
+    Low,
+    /// The default.
+    Medium,
+    /// Soon.
+    High,
+    /// Now.
+    Urgent,
+}
+
+/// A calendar day, `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ToSchema)]
+#[schema(value_type = String, format = Date)]
+pub struct Day(pub time::Date);
+
+const DAY_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+impl Serialize for Day {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = self
+            .0
+            .format(DAY_FORMAT)
+            .map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Day {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        time::Date::parse(&text, DAY_FORMAT)
+            .map(Day)
+            .map_err(|_| serde::de::Error::custom("expected a date as YYYY-MM-DD"))
+    }
+}

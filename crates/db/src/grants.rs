@@ -251,3 +251,19 @@ pub async fn explain(
         grants,
     })
 }
+
+/// The caller's roles anywhere in an organization (empty: not a member);
+/// org-level reference data is open to every member.
+#[tracing::instrument(skip_all, err)]
+pub async fn my_roles_in_org(c: &impl GenericClient, org_id: Uuid) -> Result<Vec<Role>, DbError> {
+    let rows = c
+        .query(
+            "select role::text from showtree.grants \
+              where user_id = auth.uid() and org_id = $1 and deleted_at is null",
+            &[&org_id],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| parse_role(r.try_get::<_, &str>(0)?))
+        .collect()
+}

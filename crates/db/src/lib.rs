@@ -5,6 +5,7 @@ pub mod audit_log;
 pub mod auth;
 pub mod catalog;
 pub mod connect;
+pub mod domain;
 pub mod embedded;
 pub mod error;
 pub mod example;

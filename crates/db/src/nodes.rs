@@ -14,7 +14,7 @@ use crate::DbError;
 /// The columns every node query returns, in the order [`Node::from_row`]
 /// reads them.
 const NODE_COLUMNS: &str = "org_id, id, parent_id, kind::text, name, slug, status::text, \
-     restricted, ancestors, depth, metadata, created_at, updated_at, deleted_at";
+     restricted, ancestors, depth, metadata, created_at, updated_at, deleted_at, settings";
 
 /// One node of the hierarchy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,6 +50,9 @@ pub struct Node {
     /// When it (or an ancestor) was soft-deleted.
     #[serde(with = "time::serde::rfc3339::option")]
     pub deleted_at: Option<OffsetDateTime>,
+    /// What the node configures (a JSON object), e.g.
+    /// `{"schedule": {"forbid_overlap": true}}` (inherited by its subtree).
+    pub settings: serde_json::Value,
 }
 
 impl Node {
@@ -71,6 +74,7 @@ impl Node {
             created_at: row.try_get(11)?,
             updated_at: row.try_get(12)?,
             deleted_at: row.try_get(13)?,
+            settings: row.try_get(14)?,
         })
     }
 
@@ -496,13 +500,12 @@ pub async fn organizations_by_slug(
 /// tenant row cascades from its node).
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn purge_organization(c: &impl GenericClient, org_id: Uuid) -> Result<(), DbError> {
-    let n = c
-        .execute(
-            "delete from showtree.nodes where org_id = $1 and id = $1",
-            &[&org_id],
-        )
-        .await?;
-    if n == 1 {
+    // restrict keys inside the organization are cleared child-first there
+    let found: bool = c
+        .query_one("select private.purge_organization($1)", &[&org_id])
+        .await?
+        .try_get(0)?;
+    if found {
         Ok(())
     } else {
         Err(DbError::NotFound)
@@ -629,6 +632,8 @@ pub struct NodeChanges {
     pub restricted: Option<bool>,
     /// Replaces the metadata object.
     pub metadata: Option<serde_json::Value>,
+    /// Replaces the settings object.
+    pub settings: Option<serde_json::Value>,
     /// Changes to the level fields.
     pub level: LevelChanges,
 }
@@ -702,7 +707,7 @@ pub async fn update(
             set name = coalesce($3, name), slug = coalesce($4, slug), \
                 status = coalesce($5::text::showtree.entity_status, status), \
                 restricted = coalesce($6, restricted), metadata = coalesce($7, metadata), \
-                updated_by = $8 \
+                updated_by = $8, settings = coalesce($9, settings) \
           where org_id = $1 and id = $2 \
          returning {NODE_COLUMNS}"
     );
@@ -718,6 +723,7 @@ pub async fn update(
                 &changes.restricted,
                 &changes.metadata,
                 &actor,
+                &changes.settings,
             ],
         )
         .await?;

@@ -2,11 +2,22 @@
 //! OpenAPI document.
 
 pub mod access;
+pub mod assets;
 pub mod auth;
+pub mod budget_lines;
+pub mod crew;
+pub mod documents;
 pub mod grants;
 pub mod health;
+pub mod invoices;
 pub mod me;
 pub mod nodes;
+pub mod people;
+pub mod schedule;
+pub mod search;
+pub mod tags;
+pub mod tasks;
+pub mod vendors;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -22,4 +33,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(me::router())
         .merge(nodes::router())
         .merge(grants::router())
+        .merge(tasks::router())
+        .merge(assets::router())
+        .merge(budget_lines::router())
+        .merge(crew::router())
+        .merge(documents::router())
+        .merge(invoices::router())
+        .merge(people::router())
+        .merge(schedule::router())
+        .merge(search::router())
+        .merge(tags::router())
+        .merge(vendors::router())
 }

@@ -57,7 +57,7 @@ impl<'de> Deserialize<'de> for Timestamp {
 }
 
 /// For fields where `null` means "clear it" and absence "leave it".
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -97,6 +97,11 @@ pub struct NodeSummary {
     pub updated_at: Timestamp,
     /// When it (or an ancestor) was soft-deleted; null when live.
     pub deleted_at: Option<Timestamp>,
+    /// What it configures, inherited by its subtree:
+    /// `{"schedule": {"forbid_overlap": true}}` refuses overlapping
+    /// schedule items in one location.
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
 }
 
 impl From<Node> for NodeSummary {
@@ -116,6 +121,7 @@ impl From<Node> for NodeSummary {
             created_at: Timestamp(n.created_at),
             updated_at: Timestamp(n.updated_at),
             deleted_at: n.deleted_at.map(Timestamp),
+            settings: n.settings,
         }
     }
 }
@@ -508,6 +514,10 @@ pub struct UpdateNode {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+    /// Replaces the settings object (see the node view).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<serde_json::Value>,
     /// Projects and productions.
     #[serde(default)]
     pub description: Option<String>,
@@ -552,12 +562,16 @@ pub struct UpdateNode {
 impl UpdateNode {
     fn to_changes(&self) -> Result<NodeChanges, ApiError> {
         check_metadata(&self.metadata)?;
+        if self.settings.as_ref().is_some_and(|s| !s.is_object()) {
+            return Err(ApiError::invalid_field("settings", "must be a JSON object"));
+        }
         Ok(NodeChanges {
             name: self.name.as_deref().map(parse_name).transpose()?,
             slug: self.slug.as_deref().map(parse_slug).transpose()?,
             status: self.status.map(Into::into),
             restricted: self.restricted,
             metadata: self.metadata.clone(),
+            settings: self.settings.clone(),
             level: LevelChanges {
                 description: self.description.clone(),
                 base_currency: self

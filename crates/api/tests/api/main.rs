@@ -4,6 +4,7 @@
 mod access;
 mod auth;
 mod db_down;
+mod domain;
 mod errors;
 mod health;
 mod helpers;

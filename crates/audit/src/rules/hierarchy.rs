@@ -128,6 +128,30 @@ pub fn check(ctx: &Context<'_>, out: &mut Output) {
     }
 }
 
+/// The check constraint of `table` making the foreign key `fk` always point
+/// at its tenant's root: every column of the key equal to another column of
+/// the key (`check (node_id = org_id)`).
+fn pinned_to_tenant(table: &Table, fk: &Constraint) -> Option<String> {
+    let names = table.column_names(&fk.columns);
+    table
+        .constraints
+        .iter()
+        .filter(|c| c.kind == ConstraintKind::Check)
+        .find(|c| {
+            let def: String = c
+                .definition
+                .trim_start_matches("CHECK")
+                .chars()
+                .filter(|ch| !ch.is_whitespace() && *ch != '(' && *ch != ')')
+                .collect();
+            let Some((a, b)) = def.split_once('=') else {
+                return false;
+            };
+            a != b && names.iter().any(|n| n == a) && names.iter().any(|n| n == b)
+        })
+        .map(|c| c.name.clone())
+}
+
 fn describe(chain: &[Edge<'_>], catalog_table: impl Fn(Oid) -> String) -> String {
     let mut text = String::new();
     for (i, e) in chain.iter().enumerate() {
@@ -174,6 +198,29 @@ fn report(table: &Table, direct: &Constraint, chain: &[Edge<'_>], out: &mut Outp
                  keys check the same column, so it cannot disagree (a tenant/partition key)",
                 columns.join(", "),
                 via.name
+            ),
+        });
+        return;
+    }
+
+    // Reference data pinned to its tenant's root (`check (node_id =
+    // org_id)` on vendors): the chain only ever arrives at the tenant key
+    // itself, so the direct column, which names a node of the hierarchy,
+    // holds a different fact (where an invoice is booked is not where its
+    // vendor is listed).
+    let last = chain[chain.len() - 1];
+    if let Some(pin) = pinned_to_tenant(last.from, last.constraint) {
+        out.allowed.push(Allowed {
+            rule: Rule::RedundantHierarchyFk,
+            key,
+            table: table.key_name(),
+            columns: columns.clone(),
+            reason: format!(
+                "the chain {route} ends at {}, which {} pins to the tenant key: it derives only \
+                 the tenant's root, not the node ({}) names",
+                last.from.name,
+                pin,
+                columns.join(", ")
             ),
         });
         return;

@@ -86,6 +86,48 @@ async fn redundant_hierarchy_fk_ignores_chains_through_other_columns() {
 }
 
 #[tokio::test]
+async fn redundant_hierarchy_fk_allows_a_node_beside_reference_data_pinned_to_the_tenant_root() {
+    // An invoice is booked at a node; its vendor is listed at the tenant's
+    // root (vendors_node_org_check). Without that pin the same layout is a copy.
+    let layout = |pin: &str| {
+        format!(
+            "create table nodes (org_id int not null, id int not null, primary key (org_id, id));
+             create table vendors (org_id int not null, id int not null, node_id int not null,
+               primary key (org_id, id),
+               constraint vendors_node_fkey foreign key (org_id, node_id)
+                 references nodes (org_id, id) on delete cascade{pin});
+             create index on vendors (org_id, node_id);
+             create table invoices (org_id int not null, id int not null, node_id int not null,
+               vendor_id int not null, primary key (org_id, id),
+               constraint invoices_node_fkey foreign key (org_id, node_id)
+                 references nodes (org_id, id) on delete cascade,
+               constraint invoices_vendor_fkey foreign key (org_id, vendor_id)
+                 references vendors (org_id, id) on delete restrict);"
+        )
+    };
+    let pinned = audit(
+        &fixture(&layout(
+            ", constraint vendors_node_org_check check (node_id = org_id)",
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(
+        keys(&pinned, Rule::RedundantHierarchyFk),
+        Vec::<String>::new()
+    );
+    assert!(
+        allowed(&pinned, Rule::RedundantHierarchyFk)
+            .contains(&"redundant-hierarchy-fk:public.invoices:invoices_node_fkey".to_owned())
+    );
+    let loose = audit(&fixture(&layout("")).await).await;
+    assert_eq!(
+        keys(&loose, Rule::RedundantHierarchyFk),
+        vec!["redundant-hierarchy-fk:public.invoices:invoices_node_fkey".to_owned()]
+    );
+}
+
+#[tokio::test]
 async fn user_ref_naming_finds_odd_spellings_and_missing_keys() {
     let (flat, clean) = both(Rule::UserRefNaming).await;
     expect(

@@ -33,10 +33,54 @@ async fn demo_migrates_loads_and_prints_the_example_tree_and_can_run_again() {
         indent("EDC Las Vegas 2025  [activation]") + 6
     );
 
+    // realistic data in every domain table, in several currencies
+    let client = db.client().await;
+    let mut counts = Vec::new();
+    for table in [
+        "tasks",
+        "budget_lines",
+        "vendors",
+        "invoices",
+        "invoice_lines",
+        "assets",
+        "asset_assignments",
+        "schedule_items",
+        "people",
+        "crew_assignments",
+        "documents",
+        "tags",
+        "task_tags",
+        "invoice_tags",
+        "person_tags",
+    ] {
+        let n: i64 = client
+            .query_one(&format!("select count(*) from showtree.{table}"), &[])
+            .await
+            .expect("count")
+            .get(0);
+        assert!(n > 0, "the example has no {table}");
+        counts.push(n);
+    }
+    let currencies: i64 = client
+        .query_one(
+            "select count(distinct currency) from (select currency from showtree.budget_lines \
+              union all select currency from showtree.invoices) m",
+            &[],
+        )
+        .await
+        .expect("currencies")
+        .get(0);
+    assert!(currencies >= 3, "{currencies} currencies");
+
     // a second run replaces the example instead of failing or doubling it
     let second = ok_stdout(&showtree(db.url(), &["demo", "--no-serve"]).await);
     assert!(second.contains("migrations: 0 applied"), "{second}");
-    let client = db.client().await;
+    let tasks: i64 = client
+        .query_one("select count(*) from showtree.tasks", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(tasks, counts[0], "replaced, not doubled");
     let orgs: i64 = client
         .query_one(
             "select count(*) from showtree.nodes where kind = 'organization'",

@@ -1,6 +1,7 @@
 //! showtree-db's integration tests, one module per feature, linked into one binary.
 
 mod access;
+mod domain;
 mod embedded;
 mod hierarchy;
 mod migrations;
