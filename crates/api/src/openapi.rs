@@ -19,13 +19,21 @@ use crate::error::{FieldError, PROBLEM_JSON, Problem};
                        inherited down it. Errors are application/problem+json (RFC 9457).",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, crate::collection::ListScope)),
     modifiers(&Security),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Accounts, access tokens and personal API tokens"),
         (name = "nodes", description = "The hierarchy"),
         (name = "access", description = "Grants and who may do what"),
+        (name = "tasks", description = "The work of a node"),
+        (name = "finance", description = "Budget lines, invoices and their lines (the finance capability)"),
+        (name = "schedule", description = "The run of show"),
+        (name = "crew", description = "Who works where and when (rates with finance)"),
+        (name = "assets", description = "The organization's equipment and where it is"),
+        (name = "documents", description = "Files of a node and their versions"),
+        (name = "reference data", description = "An organization's vendors, people and tags"),
+        (name = "search", description = "Full-text search over a subtree"),
     )
 )]
 pub struct ApiDoc;
