@@ -2,6 +2,7 @@
 //! OpenAPI document.
 
 pub mod access;
+pub mod activity;
 pub mod assets;
 pub mod auth;
 pub mod budget_lines;
@@ -34,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(nodes::router())
         .merge(grants::router())
         .merge(tasks::router())
+        .merge(activity::router())
         .merge(assets::router())
         .merge(budget_lines::router())
         .merge(crew::router())

@@ -918,3 +918,92 @@ async fn search_finds_only_what_the_caller_may_read_in_the_subtree() {
     .await
     .problem(400);
 }
+
+#[tokio::test]
+async fn activity_lists_the_subtree_s_changes_newest_first_without_money_for_an_editor() {
+    let app = spawn_app().await;
+    let w = world(&app, "owner@insomniac.example", "Insomniac").await;
+    let t = &w.owner.token;
+    let task = app
+        .post(
+            &format!("/v1/nodes/{}/tasks", w.workspace),
+            t,
+            &json!({"title": "Sweep"}),
+        )
+        .await;
+    let task_id = id(task.ok(201));
+    app.patch(
+        &format!("/v1/tasks/{task_id}"),
+        t,
+        &etag(&task),
+        &json!({"status": "active"}),
+    )
+    .await
+    .ok(200);
+    let page = app
+        .get(&format!("/v1/nodes/{}/activity?limit=2", w.production), t)
+        .await;
+    let body = page.ok(200);
+    let actions: Vec<&str> = body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(actions, ["tasks.updated", "tasks.created"]);
+    assert_eq!(
+        body["items"][0]["changes"]["status"],
+        json!({"old": "planning", "new": "active"})
+    );
+    let older = app
+        .get(
+            &format!(
+                "/v1/nodes/{}/activity?limit=50&cursor={}",
+                w.production,
+                body["next_cursor"].as_str().expect("a next page")
+            ),
+            t,
+        )
+        .await;
+    let older_actions: Vec<String> = older.ok(200)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        older_actions.contains(&"invoices.created".to_owned()),
+        "{older_actions:?}"
+    );
+    assert!(
+        !older_actions.contains(&"tasks.updated".to_owned()),
+        "no repeats"
+    );
+
+    let editor = app.signup("editor@insomniac.example", "Own").await;
+    app.grant(t, w.production, editor.user_id, "editor").await;
+    let seen = app
+        .get(
+            &format!("/v1/nodes/{}/activity?limit=100", w.production),
+            &editor.token,
+        )
+        .await;
+    let tables: Vec<&str> = seen.ok(200)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["table_name"].as_str())
+        .collect();
+    assert!(tables.contains(&"tasks"), "{tables:?}");
+    assert!(
+        !tables.contains(&"invoices"),
+        "no money events for an editor: {tables:?}"
+    );
+    let other = app.signup("owner@rival.example", "Rival").await;
+    app.get(
+        &format!("/v1/nodes/{}/activity", w.production),
+        &other.token,
+    )
+    .await
+    .problem(404);
+}
