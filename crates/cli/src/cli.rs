@@ -68,6 +68,13 @@ enum Command {
     },
     /// Check a database against showtree's conventions (read-only).
     Audit(showtree_audit::AuditArgs),
+    /// Operator tasks on users, as the database owner.
+    User {
+        #[command(subcommand)]
+        action: crate::operator::UserAction,
+    },
+    /// Grant a user a role at a node (or revoke it), as the database owner.
+    Grant(crate::operator::GrantArgs),
 }
 
 /// How `serve` (and `demo`) run the HTTP API.
@@ -129,6 +136,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = resolve_admin(&cli.db).await?;
             showtree_bench::run(bench, &db.url).await?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::User { action } => {
+            let db = resolve(&cli.db).await?;
+            let mut client = connect_to(&db.url).await?;
+            crate::operator::user(&mut client, action).await
+        }
+        Command::Grant(args) => {
+            let db = resolve(&cli.db).await?;
+            let mut client = connect_to(&db.url).await?;
+            crate::operator::grant(&mut client, args).await
         }
         Command::Audit(args) => {
             // Without --url, showtree's own database (`db` keeps an embedded cluster alive).

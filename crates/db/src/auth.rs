@@ -220,3 +220,42 @@ pub async fn record_security_event(
     .await?;
     Ok(())
 }
+
+/// Creates a user as the operator (the database owner, no caller): with a
+/// password hash when one is given, else without a way to log in until one
+/// is set. `users_email_key` refuses an email already taken.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn create_user(
+    c: &impl GenericClient,
+    email: &str,
+    display_name: &str,
+    password_hash: Option<&str>,
+) -> Result<Uuid, DbError> {
+    let id: Uuid = c
+        .query_one(
+            "insert into auth.users (email, display_name) values ($1, $2) returning id",
+            &[&email, &display_name],
+        )
+        .await?
+        .try_get(0)?;
+    if let Some(hash) = password_hash {
+        c.execute(
+            "insert into private.user_credentials (user_id, password_hash) values ($1, $2)",
+            &[&id, &hash],
+        )
+        .await?;
+    }
+    Ok(id)
+}
+
+/// The id of the user with this email (any case), as the operator.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn user_by_email(c: &impl GenericClient, email: &str) -> Result<Option<Uuid>, DbError> {
+    Ok(c.query_opt(
+        "select id from auth.users where lower(email) = lower($1) and deleted_at is null",
+        &[&email],
+    )
+    .await?
+    .map(|r| r.try_get(0))
+    .transpose()?)
+}

@@ -2,6 +2,7 @@
 
 mod demo;
 mod migrate;
+mod operator;
 mod serve;
 
 use std::process::Output;
