@@ -717,31 +717,44 @@ async fn measure_all(
                 .map_or(0.0, |m| m.http.rps());
             ((rps / 2.0).round() as u32).max(1)
         });
+        let token = Some(caller.token.clone());
+        let few = args.connections[0];
+        // (route, URLs, token, connections, rate); the last is the baseline
+        // of the one before: the same paced load over few connections
         let runs = [
-            ("GET /healthz", vec![format!("{base}/healthz")], None, None),
             (
-                Route::Node.label(),
-                node_urls.clone(),
-                Some(caller.token.clone()),
+                "GET /healthz",
+                vec![format!("{base}/healthz")],
+                None,
+                args.hold,
                 None,
             ),
             (
                 Route::Node.label(),
-                node_urls,
-                Some(caller.token.clone()),
+                node_urls.clone(),
+                token.clone(),
+                args.hold,
+                None,
+            ),
+            (
+                Route::Node.label(),
+                node_urls.clone(),
+                token.clone(),
+                args.hold,
                 Some(rate),
             ),
+            (Route::Node.label(), node_urls, token, few, Some(rate)),
         ];
-        for (what, urls, token, rate) in runs {
+        for (what, urls, token, connections, rate) in runs {
             // Paced, each connection opens on its first request: the run
             // lasts until all can have opened, then --duration more.
             let duration = match rate {
-                Some(r) => duration + Duration::from_secs(u64::from(args.hold.div_ceil(r))),
+                Some(r) => duration + Duration::from_secs(u64::from(connections.div_ceil(r))),
                 None => duration,
             };
             tracing::info!(
                 target = what,
-                connections = args.hold,
+                connections,
                 ?rate,
                 ?duration,
                 "holding connections"
@@ -751,16 +764,16 @@ async fn measure_all(
             let http = oha::run(&oha::Run {
                 urls,
                 token,
-                connections: args.hold,
+                connections,
                 duration,
                 rate,
             })
             .await
-            .with_context(|| format!("{what} at {} connections", args.hold))?;
+            .with_context(|| format!("{what} at {connections} connections"))?;
             let peak_open = sampler.await.unwrap_or(None);
             holds.push(Hold {
                 target: what,
-                connections: args.hold,
+                connections,
                 rate,
                 duration,
                 peak_open,
@@ -1013,18 +1026,22 @@ async fn established(port: u16) -> Option<usize> {
     Some(count_established(&text, port))
 }
 
+/// Distinct peers: the file is read in chunks while sockets come and go,
+/// so one socket may show up twice.
 fn count_established(proc_net_tcp: &str, port: u16) -> usize {
     let wanted = format!(":{port:04X}");
     proc_net_tcp
         .lines()
         .skip(1)
-        .filter(|line| {
+        .filter_map(|line| {
             let mut fields = line.split_whitespace();
-            let local = fields.nth(1).unwrap_or("");
-            let state = fields.nth(1).unwrap_or("");
-            local.ends_with(&wanted) && state == "01"
+            let local = fields.nth(1)?;
+            let remote = fields.next()?;
+            let state = fields.next()?;
+            (local.ends_with(&wanted) && state == "01").then_some(remote)
         })
-        .count()
+        .collect::<std::collections::HashSet<_>>()
+        .len()
 }
 
 impl Hold {
@@ -1180,7 +1197,8 @@ impl ApiReport {
                  {n} over the rate, until every one can have opened, then {} s more: the service \
                  answering a load it can carry while every connection stays open. *Open at \
                  once*: the most established connections to the service's port seen in \
-                 `/proc/net/tcp`, sampled every 250 ms.\n\n",
+                 `/proc/net/tcp`, sampled every 250 ms. The last row, the same paced load over a \
+                 few connections, is the baseline of the one before.\n\n",
                 report::thousands(
                     u64::from(self.holds[0].connections) * 1_000_000 / GOAL_HOLD_P95_US
                 ),
@@ -1398,10 +1416,11 @@ impl ApiReport {
                     && h.http.failures() == 0
                     && h.peak_open.is_some_and(|n| n >= h.connections as usize)
             };
+            let held = self.holds[0].connections;
             let runs = |paced: bool| -> Vec<String> {
                 self.holds
                     .iter()
-                    .filter(|h| h.rate.is_some() == paced)
+                    .filter(|h| h.rate.is_some() == paced && h.connections == held)
                     .map(|h| {
                         format!(
                             "{}: {}",
@@ -1411,14 +1430,32 @@ impl ApiReport {
                     })
                     .collect()
             };
+            let baseline: Vec<String> = self
+                .holds
+                .iter()
+                .filter(|h| h.connections != held)
+                .map(|h| {
+                    format!(
+                        "the same paced load over {} connections: p95 {} ms, {} errors",
+                        h.connections,
+                        report::ms(h.http.latency.p95_us),
+                        h.http.failures()
+                    )
+                })
+                .collect();
             md += &format!(
                 "- Goal, the service holds {} keep-alive connections with p95 under {} ms and no \
-                 errors (measured with {}): {}. Back to back (see above for why that cannot meet \
-                 it at this count): {}.\n",
+                 errors (measured with {}): {}{}. Back to back (see above for why that cannot \
+                 meet it at this count): {}.\n",
                 report::thousands(u64::from(DEFAULT_HOLD)),
                 report::ms(GOAL_HOLD_P95_US),
-                report::thousands(u64::from(self.holds[0].connections)),
+                report::thousands(u64::from(held)),
                 runs(true).join("; "),
+                if baseline.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", baseline.join("; "))
+                },
                 runs(false).join("; ")
             );
         }
@@ -1437,7 +1474,8 @@ mod tests {
            1: 0100007F:1F90 0100007F:D431 01 00000000:00000000\n\
            2: 0100007F:D431 0100007F:1F90 01 00000000:00000000\n\
            3: 0100007F:1F90 0100007F:D432 06 00000000:00000000\n\
-           4: 0100007F:1F90 0100007F:D433 01 00000000:00000000\n";
+           4: 0100007F:1F90 0100007F:D433 01 00000000:00000000\n\
+           5: 0100007F:1F90 0100007F:D433 01 00000000:00000000\n";
         assert_eq!(count_established(text, 8080), 2);
     }
 }

@@ -39,7 +39,7 @@ async fn api_bench_serves_every_route_beside_pgbench_and_writes_its_markdown_sec
         );
         assert!(m.clients >= 1 && m.clients <= m.connections, "{what}");
     }
-    assert_eq!(report.holds.len(), 3);
+    assert_eq!(report.holds.len(), 4);
     for h in &report.holds {
         assert!(h.http.ok() > 0, "{}: no 2xx answer", h.target);
     }
