@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::hierarchy::tree::{Ix, Tree};
 use crate::hierarchy::{self, Machine};
-use crate::pgbench::{self, Load, Outcome, Target};
+use crate::pgbench::{self, Load, Outcome, Protocol, Target};
 use crate::report::{self, Latency};
 
 /// Default of `--nodes`.
@@ -150,6 +150,7 @@ impl AccessArgs {
             clients: self.clients,
             threads: self.threads,
             duration: Duration::from_secs(self.duration),
+            protocol: Protocol::Prepared,
         }
     }
 }
@@ -258,7 +259,7 @@ struct User {
 /// What a set of grants lets reach in the generated tree, computed the way
 /// `private.path_allows` decides: a root on the path at or below the
 /// deepest restricted node.
-fn reachable(tree: &Tree, grants: &[Ix], restricted: &[bool], admin: bool) -> Vec<Ix> {
+pub(crate) fn reachable(tree: &Tree, grants: &[Ix], restricted: &[bool], admin: bool) -> Vec<Ix> {
     let mut is_root = vec![false; tree.len()];
     for &g in grants {
         is_root[g as usize] = true;
@@ -356,7 +357,7 @@ pub async fn run(args: &AccessArgs, admin_url: &str) -> anyhow::Result<AccessRep
         .await
         .context("connecting to the maintenance database")?;
     let db_url = url_with_database(admin_url, &args.database);
-    let client = prepare_database(args, &admin, &db_url, &tree).await?;
+    let client = prepare_database(&args.database, MARKER, &admin, &db_url, &tree).await?;
     setup_access(&client, &tree, &users, &restricted_ids).await?;
     let mut machine = hierarchy::machine(&client).await?;
 
@@ -613,9 +614,12 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// (Re)creates the benchmark database and loads `tree` into it.
-async fn prepare_database(
-    args: &AccessArgs,
+/// (Re)creates the benchmark database `database`, marked with a comment
+/// starting with `marker` (a database without it is never dropped), and
+/// loads `tree` into it.
+pub(crate) async fn prepare_database(
+    database: &str,
+    marker: &str,
     admin: &Client,
     db_url: &str,
     tree: &Tree,
@@ -623,18 +627,17 @@ async fn prepare_database(
     let existing: Option<Option<String>> = admin
         .query_opt(
             "select shobj_description(oid, 'pg_database') from pg_database where datname = $1",
-            &[&args.database],
+            &[&database],
         )
         .await
         .context("looking for the benchmark database")?
         .map(|row| row.get(0));
-    let db = hierarchy::quote_ident(&args.database);
+    let db = hierarchy::quote_ident(database);
     if let Some(comment) = existing {
-        if !comment.is_some_and(|c| c.starts_with(MARKER)) {
+        if !comment.is_some_and(|c| c.starts_with(marker)) {
             bail!(
-                "database {} exists and was not created by this benchmark: \
-                 pick another --database, or drop it yourself",
-                args.database
+                "database {database} exists and was not created by this benchmark: \
+                 pick another --database, or drop it yourself"
             );
         }
         admin
@@ -649,7 +652,7 @@ async fn prepare_database(
     admin
         .batch_execute(&format!(
             "comment on database {db} is {}",
-            hierarchy::quote_literal(MARKER)
+            hierarchy::quote_literal(marker)
         ))
         .await
         .context("marking the benchmark database")?;

@@ -4,11 +4,13 @@
 //! command, to docs/BENCHMARKS.md (DESIGN.md section 6); none is a timed test.
 
 pub mod access;
+pub mod api;
 pub mod hierarchy;
 pub mod pgbench;
 pub mod report;
 
 pub use access::AccessArgs;
+pub use api::ApiArgs;
 pub use hierarchy::HierarchyArgs;
 
 /// The `showtree bench` subcommands.
@@ -24,6 +26,10 @@ pub enum BenchCommand {
     /// granted at the root, at a production and at scattered workspaces,
     /// and the time to compute a caller's access sets.
     Access(AccessArgs),
+    /// The HTTP service (oha, and an in-process driver for POST) against
+    /// the same SQL through pgbench, at 64 and 1,024 connections, then
+    /// 10,000 keep-alive connections held at once.
+    Api(ApiArgs),
 }
 
 /// Runs one benchmark on the server behind `admin_url` (its `postgres`
@@ -39,6 +45,13 @@ pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
         }
         BenchCommand::Access(args) => {
             let report = access::run(&args, admin_url).await?;
+            print!("{}", report.text_table());
+            if let Some(path) = &args.markdown {
+                println!("results written to {}", path.display());
+            }
+        }
+        BenchCommand::Api(args) => {
+            let report = api::run(&args, admin_url).await?;
             print!("{}", report.text_table());
             if let Some(path) = &args.markdown {
                 println!("results written to {}", path.display());

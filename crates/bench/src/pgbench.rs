@@ -43,6 +43,26 @@ impl Target {
     }
 }
 
+/// How pgbench sends its statements (`-M`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `-M prepared`: each statement parsed once per client, then only
+    /// bound and executed.
+    Prepared,
+    /// `-M extended`: parse, bind and execute every time, in one round trip.
+    Extended,
+}
+
+impl Protocol {
+    /// The value of `-M`.
+    pub fn as_arg(self) -> &'static str {
+        match self {
+            Protocol::Prepared => "prepared",
+            Protocol::Extended => "extended",
+        }
+    }
+}
+
 /// The load of one pgbench run.
 #[derive(Debug, Clone, Copy)]
 pub struct Load {
@@ -52,6 +72,8 @@ pub struct Load {
     pub threads: u32,
     /// `-T`, whole seconds (at least 1).
     pub duration: Duration,
+    /// `-M`.
+    pub protocol: Protocol,
 }
 
 /// What one run measured.
@@ -66,7 +88,7 @@ pub struct Outcome {
 }
 
 /// Runs pgbench with `scripts` (each a custom script, picked at random per
-/// transaction with equal weight) as `user`, in `-M prepared` mode.
+/// transaction with equal weight) as `user`.
 pub async fn run(
     target: &Target,
     user: &str,
@@ -82,7 +104,7 @@ pub async fn run(
     let mut args: Vec<String> = vec![
         "-n".into(),
         "-M".into(),
-        "prepared".into(),
+        load.protocol.as_arg().into(),
         "-c".into(),
         load.clients.to_string(),
         "-j".into(),
