@@ -51,8 +51,7 @@ pub const APP_ROLE: &str = "authenticator";
 const SECTION_START: &str = "<!-- bench:access:start -->";
 const SECTION_END: &str = "<!-- bench:access:end -->";
 /// The columns the service reads of a node (`showtree_db::nodes`).
-pub const NODE_COLUMNS: &str = "org_id, id, parent_id, kind::text, name, slug, status::text, \
-     restricted, ancestors, depth, metadata, created_at, updated_at, deleted_at";
+pub use showtree_db::nodes::NODE_COLUMNS;
 /// The deepest depth a parent of a new node may have.
 const MAX_PARENT_DEPTH: u8 = MAX_DEPTH as u8 - 2;
 

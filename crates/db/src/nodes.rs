@@ -13,7 +13,7 @@ use crate::DbError;
 
 /// The columns every node query returns, in the order [`Node::from_row`]
 /// reads them.
-const NODE_COLUMNS: &str = "org_id, id, parent_id, kind::text, name, slug, status::text, \
+pub const NODE_COLUMNS: &str = "org_id, id, parent_id, kind::text, name, slug, status::text, \
      restricted, ancestors, depth, metadata, created_at, updated_at, deleted_at, settings";
 
 /// One node of the hierarchy.
