@@ -4,11 +4,13 @@
 //! command, to docs/BENCHMARKS.md (DESIGN.md section 6); none is a timed test.
 
 pub mod access;
+pub mod generate;
 pub mod hierarchy;
 pub mod pgbench;
 pub mod report;
 
 pub use access::AccessArgs;
+pub use generate::GenerateArgs;
 pub use hierarchy::HierarchyArgs;
 
 /// The `showtree bench` subcommands.
@@ -24,10 +26,25 @@ pub enum BenchCommand {
     /// granted at the root, at a production and at scattered workspaces,
     /// and the time to compute a caller's access sets.
     Access(AccessArgs),
+    /// A deterministic data set of any scale (1 = 1,000 organizations,
+    /// 100,000 projects, about 10 million domain rows), loaded with binary
+    /// COPY and checked for integrity.
+    Generate(GenerateArgs),
+}
+
+impl BenchCommand {
+    /// The server the command names itself (`--url`), if it does.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            BenchCommand::Generate(args) => args.url.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Runs one benchmark on the server behind `admin_url` (its `postgres`
-/// maintenance database) and prints its table to stdout.
+/// maintenance database; a command's own `--url` wins) and prints its
+/// table to stdout.
 pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Hierarchy(args) => {
@@ -40,6 +57,14 @@ pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
         BenchCommand::Access(args) => {
             let report = access::run(&args, admin_url).await?;
             print!("{}", report.text_table());
+            if let Some(path) = &args.markdown {
+                println!("results written to {}", path.display());
+            }
+        }
+        BenchCommand::Generate(args) => {
+            let url = args.url.as_deref().unwrap_or(admin_url);
+            let summary = generate::generate(url, &args.options()).await?;
+            print!("{}", summary.text());
             if let Some(path) = &args.markdown {
                 println!("results written to {}", path.display());
             }

@@ -2,4 +2,5 @@
 //! answers agree, they write their docs. Never a timing assertion.
 
 mod access;
+mod generate;
 mod hierarchy;
