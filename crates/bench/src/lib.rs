@@ -5,12 +5,14 @@
 
 pub mod access;
 pub mod api;
+pub mod generate;
 pub mod hierarchy;
 pub mod pgbench;
 pub mod report;
 
 pub use access::AccessArgs;
 pub use api::ApiArgs;
+pub use generate::GenerateArgs;
 pub use hierarchy::HierarchyArgs;
 
 /// The `showtree bench` subcommands.
@@ -30,10 +32,25 @@ pub enum BenchCommand {
     /// the same SQL through pgbench, at 64 and 1,024 connections, then
     /// 10,000 keep-alive connections held at once.
     Api(ApiArgs),
+    /// A deterministic data set of any scale (1 = 1,000 organizations,
+    /// 100,000 projects, about 10 million domain rows), loaded with binary
+    /// COPY and checked for integrity.
+    Generate(GenerateArgs),
+}
+
+impl BenchCommand {
+    /// The server the command names itself (`--url`), if it does.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            BenchCommand::Generate(args) => args.url.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Runs one benchmark on the server behind `admin_url` (its `postgres`
-/// maintenance database) and prints its table to stdout.
+/// maintenance database; a command's own `--url` wins) and prints its
+/// table to stdout.
 pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Hierarchy(args) => {
@@ -53,6 +70,14 @@ pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
         BenchCommand::Api(args) => {
             let report = api::run(&args, admin_url).await?;
             print!("{}", report.text_table());
+            if let Some(path) = &args.markdown {
+                println!("results written to {}", path.display());
+            }
+        }
+        BenchCommand::Generate(args) => {
+            let url = args.url.as_deref().unwrap_or(admin_url);
+            let summary = generate::generate(url, &args.options()).await?;
+            print!("{}", summary.text());
             if let Some(path) = &args.markdown {
                 println!("results written to {}", path.display());
             }

@@ -133,8 +133,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { bench } => {
-            let db = resolve_admin(&cli.db).await?;
-            showtree_bench::run(bench, &db.url).await?;
+            // A command naming its server (`--url`) needs no other.
+            let db = match bench.url() {
+                Some(_) => None,
+                None => Some(resolve_admin(&cli.db).await?),
+            };
+            showtree_bench::run(bench, db.as_ref().map_or("", |d| d.url.as_str())).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User { action } => {

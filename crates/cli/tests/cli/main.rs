@@ -1,5 +1,6 @@
 //! The `showtree` binary, run as a user runs it, against a real PostgreSQL.
 
+mod bench;
 mod demo;
 mod migrate;
 mod operator;
