@@ -26,6 +26,7 @@ use crate::error::{FieldError, PROBLEM_JSON, Problem};
         (name = "auth", description = "Accounts, access tokens and personal API tokens"),
         (name = "nodes", description = "The hierarchy"),
         (name = "access", description = "Grants and who may do what"),
+        (name = "rollups", description = "Money, work and headcount of a subtree"),
     )
 )]
 pub struct ApiDoc;
