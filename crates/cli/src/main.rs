@@ -1,6 +1,7 @@
 //! The `showtree` command: parse arguments, hand over to the crates.
 
 mod cli;
+mod report;
 mod tree;
 
 use std::process::ExitCode;
