@@ -7,9 +7,11 @@ pub mod access;
 pub mod hierarchy;
 pub mod pgbench;
 pub mod report;
+pub mod rollup;
 
 pub use access::AccessArgs;
 pub use hierarchy::HierarchyArgs;
+pub use rollup::RollupArgs;
 
 /// The `showtree bench` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -24,6 +26,10 @@ pub enum BenchCommand {
     /// granted at the root, at a production and at scattered workspaces,
     /// and the time to compute a caller's access sets.
     Access(AccessArgs),
+    /// Roll-ups: the organization root, a production and a workspace against
+    /// the brute-force aggregate, and task / invoice-line insert throughput at
+    /// 64 clients in one organization without and with the mechanism.
+    Rollup(RollupArgs),
 }
 
 /// Runs one benchmark on the server behind `admin_url` (its `postgres`
@@ -39,6 +45,13 @@ pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
         }
         BenchCommand::Access(args) => {
             let report = access::run(&args, admin_url).await?;
+            print!("{}", report.text_table());
+            if let Some(path) = &args.markdown {
+                println!("results written to {}", path.display());
+            }
+        }
+        BenchCommand::Rollup(args) => {
+            let report = rollup::run(&args, admin_url).await?;
             print!("{}", report.text_table());
             if let Some(path) = &args.markdown {
                 println!("results written to {}", path.display());
