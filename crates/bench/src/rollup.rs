@@ -793,7 +793,11 @@ async fn generate_rows(
         bar.inc(1);
     }
     client
-        .batch_execute("set session_replication_role = origin; vacuum (analyze)")
+        .batch_execute("set session_replication_role = origin")
+        .await
+        .context("triggers back on")?;
+    client
+        .batch_execute("vacuum (analyze)")
         .await
         .context("vacuum analyze")?;
     bar.finish_and_clear();
