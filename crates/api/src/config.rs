@@ -93,6 +93,9 @@ pub struct Config {
     pub pool_size: usize,
     /// Login rate limits.
     pub login_limits: LoginLimits,
+    /// How often the background task folds roll-up deltas into totals
+    /// when it has caught up; `None` runs no folder.
+    pub rollup_fold_interval: Option<Duration>,
 }
 
 impl Config {
@@ -109,6 +112,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(10),
             pool_size: 16,
             login_limits: LoginLimits::default(),
+            rollup_fold_interval: Some(Duration::from_millis(200)),
         }
     }
 }
@@ -127,6 +131,7 @@ impl fmt::Debug for Config {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("pool_size", &self.pool_size)
             .field("login_limits", &self.login_limits)
+            .field("rollup_fold_interval", &self.rollup_fold_interval)
             .finish()
     }
 }

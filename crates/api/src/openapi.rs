@@ -34,6 +34,7 @@ use crate::error::{FieldError, PROBLEM_JSON, Problem};
         (name = "documents", description = "Files of a node and their versions"),
         (name = "reference data", description = "An organization's vendors, people and tags"),
         (name = "search", description = "Full-text search over a subtree"),
+        (name = "rollups", description = "Money, work and headcount of a subtree"),
     )
 )]
 pub struct ApiDoc;

@@ -61,6 +61,8 @@ pub struct App {
     router: Router,
     addr: SocketAddr,
     shutdown_grace: Duration,
+    db: Db,
+    rollup_fold_interval: Option<Duration>,
 }
 
 impl App {
@@ -75,7 +77,7 @@ impl App {
         }
         let db = Db::new(&config.app_database_url, config.pool_size)?;
         let state = AppState::new(Shared {
-            db,
+            db: db.clone(),
             jwt: Jwt::new(&config.jwt_secret, config.access_token_ttl),
             passwords: Passwords::new(hashing_concurrency()).await?,
             limiter: LoginLimiter::new(config.login_limits),
@@ -98,6 +100,8 @@ impl App {
             router,
             addr,
             shutdown_grace: config.shutdown_grace,
+            db,
+            rollup_fold_interval: config.rollup_fold_interval,
         })
     }
 
@@ -124,11 +128,16 @@ impl App {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
+        let (folder_stop, folder_stopped) = tokio::sync::watch::channel(false);
         let signal = async move {
             stop.await;
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stopping_tx.send(());
+            let _ = folder_stop.send(true);
         };
+        if let Some(interval) = self.rollup_fold_interval {
+            tokio::spawn(fold_rollups(self.db.clone(), interval, folder_stopped));
+        }
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -148,6 +157,37 @@ impl App {
                 );
                 Ok(())
             }
+        }
+    }
+}
+
+/// Most roll-up deltas one fold transaction takes.
+const FOLD_BATCH: i32 = 20_000;
+
+/// The background folder: moves committed roll-up deltas into the totals
+/// (`private.rollup_fold_all`), so readers sum few pending deltas. Back to
+/// back while there is a backlog, every `interval` once caught up; errors
+/// (the database away) are logged and retried. Folds never block writers
+/// (see migration 0006), so running beside the API costs only the work.
+async fn fold_rollups(db: Db, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let folded = db
+            .run_maintenance(async |tx| showtree_db::rollups::fold_all(tx, FOLD_BATCH).await)
+            .await;
+        let pause = match folded {
+            Ok(n) if n >= FOLD_BATCH => Duration::ZERO,
+            Ok(_) => interval,
+            Err(e) => {
+                tracing::warn!(error = %e, "folding roll-up deltas");
+                interval.max(Duration::from_secs(1))
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
         }
     }
 }

@@ -61,6 +61,15 @@ enum Command {
         #[arg(default_value = showtree_db::example::EXAMPLE_ORG_SLUG)]
         org: String,
     },
+    /// Print the roll-up of a node's subtree as terminal tables: tasks,
+    /// overdue, assets, crew and schedule per child, then money per
+    /// currency. An operator's tool: it runs as the database owner, so it
+    /// shows every figure (money, restricted children) with no access
+    /// applied; the API's GET /v1/nodes/{id}/rollup applies the caller's.
+    Report {
+        /// The node's id.
+        node: uuid::Uuid,
+    },
     /// Benchmarks (commands, never timed tests).
     Bench {
         #[command(subcommand)]
@@ -130,6 +139,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = resolve(&cli.db).await?;
             let client = connect_to(&db.url).await?;
             crate::tree::print_org(&client, &org).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { node } => {
+            let db = resolve(&cli.db).await?;
+            let client = connect_to(&db.url).await?;
+            crate::report::print(&client, node).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { bench } => {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod operator;
+mod report;
 mod tree;
 
 use std::process::ExitCode;

@@ -15,6 +15,7 @@ pub mod me;
 pub mod migrate;
 pub mod nodes;
 pub mod pool;
+pub mod rollups;
 pub mod testing;
 
 pub use error::DbError;

@@ -122,6 +122,20 @@ impl Db {
         self.run("{\"role\":\"anon\"}", "anon", f).await
     }
 
+    /// Runs `f` in one transaction as `authenticated` with no user: the
+    /// service's own chores (folding roll-up deltas), which call only
+    /// functions that tell no caller anything.
+    pub async fn run_maintenance<T, E>(
+        &self,
+        f: impl AsyncFnOnce(&Client) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        self.run("{\"role\":\"authenticated\"}", "authenticated", f)
+            .await
+    }
+
     async fn run<T, E>(
         &self,
         claims: &str,

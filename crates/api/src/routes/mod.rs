@@ -14,6 +14,7 @@ pub mod invoices;
 pub mod me;
 pub mod nodes;
 pub mod people;
+pub mod rollups;
 pub mod schedule;
 pub mod search;
 pub mod tags;
@@ -42,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(documents::router())
         .merge(invoices::router())
         .merge(people::router())
+        .merge(rollups::router())
         .merge(schedule::router())
         .merge(search::router())
         .merge(tags::router())

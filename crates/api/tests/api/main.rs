@@ -11,3 +11,4 @@ mod helpers;
 mod idempotency;
 mod nodes;
 mod openapi;
+mod rollups;

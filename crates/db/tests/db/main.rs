@@ -5,3 +5,4 @@ mod domain;
 mod embedded;
 mod hierarchy;
 mod migrations;
+mod rollups;

@@ -1,0 +1,991 @@
+//! `showtree bench rollup`: what roll-ups cost readers and writers. On one
+//! generated organization (thousands of nodes, hundreds of thousands of
+//! domain rows), in one run:
+//!
+//! * writes: task inserts and invoice-line inserts by pgbench at 64 clients,
+//!   all in that organization, first on the schema without the roll-up
+//!   mechanism (migration 0005: no triggers, no extra indexes), then with it
+//!   (0006 applied, the background folder running as `showtree serve` runs
+//!   it);
+//! * reads: p50/p95/p99 of the roll-up of the organization's root, of its
+//!   largest production and of a workspace, as the API runs it
+//!   (`private.rollup` inside an owner's context), beside the brute-force
+//!   aggregate over the base tables (`rollups::BRUTE_FORCE_SQL`), with both
+//!   answers checked equal first.
+//!
+//! The data is generated here with `insert ... select generate_series`
+//! (`showtree bench generate` did not exist yet when this was written).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use showtree_core::NodeKind;
+use showtree_db::connect::url_with_database;
+use showtree_db::migrate::Migrator;
+use showtree_db::rollups;
+use tokio_postgres::{Client, NoTls};
+use uuid::Uuid;
+
+use crate::access::{APP_ROLE, claims, url_user};
+use crate::hierarchy::tree::{Ix, Tree};
+use crate::hierarchy::{self, Machine};
+use crate::pgbench::{self, Load, Outcome, Protocol, Target};
+use crate::report::{self, Latency};
+
+/// Default of `--nodes`.
+pub const DEFAULT_NODES: u32 = 5_000;
+/// Default of `--rows`.
+pub const DEFAULT_ROWS: u32 = 300_000;
+/// Default of `--samples`.
+pub const DEFAULT_SAMPLES: u32 = 300;
+/// Default of `--duration` (seconds).
+pub const DEFAULT_DURATION: u64 = 15;
+/// Default of `--clients`.
+pub const DEFAULT_CLIENTS: u32 = 64;
+/// Default of `--threads`.
+pub const DEFAULT_THREADS: u32 = 2;
+/// Default of `--seed`.
+pub const DEFAULT_SEED: u64 = 1;
+/// Default of `--database`.
+pub const DEFAULT_DATABASE: &str = "showtree_bench_rollup";
+
+/// Every database this benchmark creates carries a comment starting so.
+const MARKER: &str = "showtree bench rollup";
+const SECTION_START: &str = "<!-- bench:rollup:start -->";
+const SECTION_END: &str = "<!-- bench:rollup:end -->";
+/// The migration that brings the roll-up mechanism.
+const ROLLUP_MIGRATION: i64 = 6;
+
+/// Options of `showtree bench rollup`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RollupArgs {
+    /// Nodes of the generated organization.
+    #[arg(long, default_value_t = DEFAULT_NODES, value_parser = clap::value_parser!(u32).range(100..))]
+    pub nodes: u32,
+    /// Domain rows (tasks, budget lines, invoices and their lines, crew,
+    /// schedule items, asset assignments) spread over its nodes.
+    #[arg(long, default_value_t = DEFAULT_ROWS, value_parser = clap::value_parser!(u32).range(1_000..))]
+    pub rows: u32,
+    /// Timed roll-ups per target and design.
+    #[arg(long, default_value_t = DEFAULT_SAMPLES, value_parser = clap::value_parser!(u32).range(10..))]
+    pub samples: u32,
+    /// Seconds of each pgbench run.
+    #[arg(long, default_value_t = DEFAULT_DURATION, value_parser = clap::value_parser!(u64).range(1..))]
+    pub duration: u64,
+    /// pgbench clients (`-c`).
+    #[arg(long, default_value_t = DEFAULT_CLIENTS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub clients: u32,
+    /// pgbench threads (`-j`).
+    #[arg(long, default_value_t = DEFAULT_THREADS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: u32,
+    /// Seed of the tree and the data.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+    /// Keep the database afterwards (it is dropped otherwise).
+    #[arg(long)]
+    pub keep: bool,
+    /// The database to (re)create; it must not exist or have been created by this benchmark.
+    #[arg(long, default_value = DEFAULT_DATABASE)]
+    pub database: String,
+    /// Write the results into this markdown file (between the bench:rollup markers).
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+}
+
+impl RollupArgs {
+    /// The command that reproduces this run, as a user types it.
+    pub fn command_line(&self) -> String {
+        let mut cmd = format!(
+            "showtree bench rollup --nodes {} --rows {} --samples {} --duration {} --clients {}",
+            self.nodes, self.rows, self.samples, self.duration, self.clients
+        );
+        let extras = [
+            (self.threads != DEFAULT_THREADS).then(|| format!(" --threads {}", self.threads)),
+            (self.seed != DEFAULT_SEED).then(|| format!(" --seed {}", self.seed)),
+            (self.database != DEFAULT_DATABASE).then(|| format!(" --database {}", self.database)),
+            self.keep.then(|| " --keep".to_owned()),
+            self.markdown
+                .as_ref()
+                .map(|p| format!(" --markdown {}", p.display())),
+        ];
+        for extra in extras.into_iter().flatten() {
+            cmd += &extra;
+        }
+        cmd
+    }
+
+    fn load(&self) -> Load {
+        Load {
+            clients: self.clients,
+            threads: self.threads,
+            duration: Duration::from_secs(self.duration),
+            protocol: Protocol::Prepared,
+        }
+    }
+}
+
+/// One roll-up target, both designs.
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    /// What the node is.
+    pub label: String,
+    /// Live nodes in its subtree (itself included).
+    pub subtree_nodes: i64,
+    /// Domain rows in its subtree (tasks, budget lines, invoices, lines,
+    /// crew, schedule items, asset assignments).
+    pub subtree_rows: i64,
+    /// `private.rollup` in an owner's context (what the API runs).
+    pub rollup: Latency,
+    /// The brute-force aggregate over the base tables.
+    pub brute: Latency,
+    /// The other design measured: per-node totals (`private.rollup_own`)
+    /// summed over the subtree's nodes when reading (money and counts only).
+    pub per_node: Latency,
+}
+
+impl ReadResult {
+    /// Brute force p50 / roll-up p50.
+    pub fn speedup_p50(&self) -> f64 {
+        self.brute.p50_us as f64 / self.rollup.p50_us.max(1) as f64
+    }
+    /// Brute force p95 / roll-up p95.
+    pub fn speedup_p95(&self) -> f64 {
+        self.brute.p95_us as f64 / self.rollup.p95_us.max(1) as f64
+    }
+}
+
+/// One insert statement, without and with the mechanism.
+#[derive(Debug, Clone, Copy)]
+pub struct WritePair {
+    /// Schema 0005: no roll-up triggers or indexes.
+    pub without: Outcome,
+    /// Schema 0006, the background folder running.
+    pub with: Outcome,
+}
+
+impl WritePair {
+    /// with / without throughput.
+    pub fn ratio(&self) -> f64 {
+        self.with.tps / self.without.tps.max(f64::MIN_POSITIVE)
+    }
+}
+
+/// Everything a run measured.
+#[derive(Debug, Clone)]
+pub struct RollupReport {
+    /// The command that reproduces it.
+    pub command: String,
+    /// Nodes of the organization.
+    pub nodes: usize,
+    /// Domain rows generated, by table.
+    pub rows: Vec<(String, i64)>,
+    /// The pgbench load.
+    pub clients: u32,
+    /// pgbench threads.
+    pub threads: u32,
+    /// Seconds per run.
+    pub duration: u64,
+    /// Samples per target and design.
+    pub samples: u32,
+    /// Task inserts.
+    pub tasks: WritePair,
+    /// Invoice-line inserts.
+    pub lines: WritePair,
+    /// Deltas the background folder folded during the "with" runs.
+    pub folded_during_writes: i64,
+    /// Seconds migration 0006 took (its backfill of every row).
+    pub migration_secs: f64,
+    /// Seconds folding what the writes left took.
+    pub final_fold_secs: f64,
+    /// The roll-ups.
+    pub reads: Vec<ReadResult>,
+    /// Where it ran.
+    pub machine: Machine,
+}
+
+/// Runs the benchmark against the server behind `admin_url`; writes the
+/// markdown file when asked to.
+pub async fn run(args: &RollupArgs, admin_url: &str) -> anyhow::Result<RollupReport> {
+    hierarchy::check_database_name(&args.database)?;
+    let tree = Tree::generate_one_org(args.nodes, 10, args.seed);
+    let admin = hierarchy::connect(admin_url)
+        .await
+        .context("connecting to the maintenance database")?;
+    let db_url = url_with_database(admin_url, &args.database);
+    let mut client = prepare_database(args, &admin, &db_url, &tree).await?;
+    let org_id = tree.org_id(0);
+    let rows = generate_rows(&client, org_id, args.rows, args.seed).await?;
+    let mut machine = hierarchy::machine(&client).await?;
+    let target = Target::from_url(admin_url, &args.database)?;
+    let superuser = url_user(admin_url)?;
+    let count = |table: &'static str| {
+        let client = &client;
+        async move {
+            let n: i64 = client
+                .query_one(&format!("select count(*) from public.{table}"), &[])
+                .await?
+                .get(0);
+            anyhow::Ok(n)
+        }
+    };
+    let task_sql = task_script(org_id, count("bench_nodes").await?);
+    let line_sql = line_script(org_id, count("bench_invoices").await?);
+
+    tracing::info!("pgbench: writes without the roll-up mechanism");
+    let tasks_without = pgbench::run(
+        &target,
+        &superuser,
+        std::slice::from_ref(&task_sql),
+        args.load(),
+    )
+    .await
+    .context("task inserts without roll-ups")?;
+    let lines_without = pgbench::run(
+        &target,
+        &superuser,
+        std::slice::from_ref(&line_sql),
+        args.load(),
+    )
+    .await
+    .context("invoice-line inserts without roll-ups")?;
+
+    tracing::info!("migrating to the roll-up mechanism (backfill)");
+    let started = Instant::now();
+    Migrator::embedded()
+        .up_to(&mut client, ROLLUP_MIGRATION)
+        .await
+        .context("applying the roll-up migration")?;
+    let migration_secs = started.elapsed().as_secs_f64();
+    client
+        .batch_execute("vacuum (analyze)")
+        .await
+        .context("vacuum analyze")?;
+
+    tracing::info!("pgbench: writes with the roll-up mechanism");
+    let folded = Arc::new(AtomicI64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let folder = tokio::spawn(background_folder(
+        hierarchy::connect(&db_url).await?,
+        Arc::clone(&folded),
+        Arc::clone(&stop),
+    ));
+    let tasks_with = pgbench::run(
+        &target,
+        &superuser,
+        std::slice::from_ref(&task_sql),
+        args.load(),
+    )
+    .await
+    .context("task inserts with roll-ups")?;
+    let lines_with = pgbench::run(
+        &target,
+        &superuser,
+        std::slice::from_ref(&line_sql),
+        args.load(),
+    )
+    .await
+    .context("invoice-line inserts with roll-ups")?;
+    stop.store(true, Ordering::Relaxed);
+    folder.await.context("the background folder")??;
+
+    let started = Instant::now();
+    while rollups::fold(&client, org_id, 50_000).await? > 0 {}
+    let final_fold_secs = started.elapsed().as_secs_f64();
+    client
+        .batch_execute("vacuum (analyze)")
+        .await
+        .context("vacuum analyze")?;
+
+    let owner = add_owner(&client, org_id).await?;
+    let mut app_config: tokio_postgres::Config = db_url.parse().context("parsing the URL")?;
+    app_config.user(APP_ROLE);
+    let (app, conn) = app_config
+        .connect(NoTls)
+        .await
+        .context("connecting as authenticator")?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "authenticator connection closed with an error");
+        }
+    });
+
+    let mut reads = Vec::new();
+    for (label, node) in read_targets(&tree, args.seed)? {
+        tracing::info!(target = %label, "roll-up against brute force");
+        reads.push(measure_read(&client, &app, owner, org_id, label, node, args.samples).await?);
+    }
+    machine.load_average.1 = hierarchy::load_average();
+    drop(app);
+    drop(client);
+    if !args.keep {
+        admin
+            .batch_execute(&format!(
+                "drop database {} with (force)",
+                hierarchy::quote_ident(&args.database)
+            ))
+            .await
+            .context("dropping the benchmark database")?;
+    }
+    let report = RollupReport {
+        command: args.command_line(),
+        nodes: tree.len(),
+        rows,
+        clients: args.clients,
+        threads: args.threads,
+        duration: args.duration,
+        samples: args.samples,
+        tasks: WritePair {
+            without: tasks_without,
+            with: tasks_with,
+        },
+        lines: WritePair {
+            without: lines_without,
+            with: lines_with,
+        },
+        folded_during_writes: folded.load(Ordering::Relaxed),
+        migration_secs,
+        final_fold_secs,
+        reads,
+        machine,
+    };
+    if let Some(path) = &args.markdown {
+        report::write_section(path, SECTION_START, SECTION_END, &report.markdown())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(report)
+}
+
+/// What `showtree serve` does beside the API: fold, back to back while
+/// there is a backlog, every 200 ms once caught up.
+async fn background_folder(
+    client: Client,
+    folded: Arc<AtomicI64>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    while !stop.load(Ordering::Relaxed) {
+        let n = rollups::fold_all(&client, 20_000).await?;
+        folded.fetch_add(i64::from(n), Ordering::Relaxed);
+        if n < 20_000 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
+}
+
+/// A task at a random node of the organization (`bench_nodes`, `nodes`
+/// rows), one per transaction.
+fn task_script(org_id: Uuid, nodes: i64) -> String {
+    format!(
+        "\\set k random(1, {nodes})\n\
+         insert into showtree.tasks (org_id, node_id, title, status, due_at) \
+         select '{org_id}', n.id, 'Bench task', 'planning', now() + interval '30 days' \
+         from public.bench_nodes n where n.k = :k;\n"
+    )
+}
+
+/// A line on a random invoice (`bench_invoices`, `invoices` rows), one per
+/// transaction.
+fn line_script(org_id: Uuid, invoices: i64) -> String {
+    format!(
+        "\\set k random(1, {invoices})\n\
+         \\set amount random(100, 100000)\n\
+         insert into showtree.invoice_lines (org_id, invoice_id, description, quantity, unit_amount_minor) \
+         select '{org_id}', i.id, 'Bench line', 1, :amount \
+         from public.bench_invoices i where i.k = :k;\n"
+    )
+}
+
+/// The roll-up targets: the root, the production with the most nodes
+/// under it, and a workspace with children when there is one.
+fn read_targets(tree: &Tree, seed: u64) -> anyhow::Result<Vec<(String, Uuid)>> {
+    let all: Vec<Ix> = (0..hierarchy::tree::ix(tree.len())).collect();
+    let root = tree.organizations()[0];
+    let production = all
+        .iter()
+        .copied()
+        .filter(|&v| tree.kind[v as usize] == NodeKind::Production)
+        .max_by_key(|&v| tree.descendants(v))
+        .context("the organization has no production")?;
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x524f_4c4c);
+    let workspaces: Vec<Ix> = all
+        .iter()
+        .copied()
+        .filter(|&v| tree.kind[v as usize] == NodeKind::Workspace && tree.descendants(v) > 0)
+        .collect();
+    let any_workspace: Vec<Ix> = all
+        .iter()
+        .copied()
+        .filter(|&v| tree.kind[v as usize] == NodeKind::Workspace)
+        .collect();
+    let workspace = match workspaces.choose(&mut rng) {
+        Some(&w) => w,
+        None => *any_workspace
+            .choose(&mut rng)
+            .context("the organization has no workspace")?,
+    };
+    Ok(vec![
+        ("organization root".to_owned(), tree.id[root as usize]),
+        (
+            "largest production".to_owned(),
+            tree.id[production as usize],
+        ),
+        ("a workspace".to_owned(), tree.id[workspace as usize]),
+    ])
+}
+
+/// An owner of the organization, for the API's path (the admin short cut).
+async fn add_owner(client: &Client, org_id: Uuid) -> anyhow::Result<Uuid> {
+    let user = Uuid::now_v7();
+    client
+        .execute(
+            "insert into auth.users (id, email) values ($1, $2)",
+            &[&user, &format!("{user}@bench.invalid")],
+        )
+        .await
+        .context("adding the owner")?;
+    client
+        .execute(
+            "insert into showtree.grants (org_id, node_id, user_id, role) values ($1, $1, $2, 'owner')",
+            &[&org_id, &user],
+        )
+        .await
+        .context("granting the owner")?;
+    Ok(user)
+}
+
+/// The design this one was measured against: each node's own totals
+/// (folded, as here) summed over the live subtree when reading, grouped by
+/// child (one range of the path index joined to the totals). Money and
+/// counts only: it leaves out the pending deltas and the clock figures,
+/// which only flatters it.
+const PER_NODE_SQL: &str = "\
+with root as (
+  select n.ancestors || n.id as path, n.depth + 2 as child
+    from showtree.nodes n where n.org_id = $1 and n.id = $2 and n.deleted_at is null
+), sub as (
+  select s.id, coalesce((s.ancestors || s.id)[(select child from root)], $2) as bucket
+    from showtree.nodes s
+   where s.org_id = $1 and s.deleted_at is null
+     and (s.ancestors || s.id) >= (select path from root)
+     and (s.ancestors || s.id) < (select path || 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid from root)
+)
+select sub.bucket, o.currency, sum(o.tasks_draft), sum(o.tasks_planning), sum(o.tasks_active),
+       sum(o.tasks_review), sum(o.tasks_completed), sum(o.tasks_cancelled), sum(o.tasks_archived),
+       sum(o.schedule_items), sum(o.schedule_conflicts), sum(o.crew_headcount),
+       sum(o.budget_planned_minor), sum(o.invoiced_draft_minor), sum(o.invoiced_active_minor),
+       sum(o.invoiced_review_minor), sum(o.invoiced_completed_minor), sum(o.invoiced_cancelled_minor),
+       sum(o.invoiced_archived_minor), sum(o.crew_cost_minor)
+  from sub join private.rollup_own o on o.org_id = $1 and o.node_id = sub.id and o.week = '-infinity'
+ group by sub.bucket, o.currency";
+
+/// Checks both designs agree on `node`, then times them alternately.
+async fn measure_read(
+    owner_client: &Client,
+    app: &Client,
+    owner: Uuid,
+    org_id: Uuid,
+    label: String,
+    node: Uuid,
+    samples: u32,
+) -> anyhow::Result<ReadResult> {
+    owner_client.batch_execute("begin").await?;
+    let (raw, _) = rollups::raw(owner_client, org_id, node).await?;
+    let brute = rollups::brute_force(owner_client, org_id, node).await?;
+    owner_client.batch_execute("commit").await?;
+    ensure!(
+        raw == brute,
+        "{label}: the roll-up and the brute force disagree"
+    );
+    let size = owner_client
+        .query_one(
+            "with root as (select ancestors || id as p from showtree.nodes where org_id = $1 and id = $2), \
+             sub as (select id from showtree.nodes s where s.org_id = $1 and s.deleted_at is null \
+               and (s.ancestors || s.id) >= (select p from root) \
+               and (s.ancestors || s.id) < (select p || 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid from root)) \
+             select (select count(*) from sub), \
+               (select count(*) from showtree.tasks t join sub on sub.id = t.node_id where t.org_id = $1) \
+             + (select count(*) from showtree.budget_lines t join sub on sub.id = t.node_id where t.org_id = $1) \
+             + (select count(*) from showtree.invoices t join sub on sub.id = t.node_id where t.org_id = $1) \
+             + (select count(*) from showtree.invoice_lines l join showtree.invoices t on t.org_id = l.org_id \
+                  and t.id = l.invoice_id join sub on sub.id = t.node_id where t.org_id = $1) \
+             + (select count(*) from showtree.crew_assignments t join sub on sub.id = t.node_id where t.org_id = $1) \
+             + (select count(*) from showtree.schedule_items t join sub on sub.id = t.node_id where t.org_id = $1) \
+             + (select count(*) from showtree.asset_assignments t join sub on sub.id = t.node_id where t.org_id = $1)",
+            &[&org_id, &node],
+        )
+        .await
+        .context("sizing the subtree")?;
+
+    // prepared inside a context: authenticator alone may not name the function
+    app.batch_execute("begin").await?;
+    set_context(app, owner).await?;
+    let rollup = app
+        .prepare("select count(*) from private.rollup($1, $2, false)")
+        .await
+        .context("preparing the roll-up")?;
+    app.batch_execute("rollback").await?;
+    let brute = owner_client
+        .prepare(&format!(
+            "select count(*) from ({}) b",
+            rollups::BRUTE_FORCE_SQL
+        ))
+        .await
+        .context("preparing the brute force")?;
+    let per_node = owner_client
+        .prepare(&format!("select count(*) from ({PER_NODE_SQL}) p"))
+        .await
+        .context("preparing the per-node design")?;
+    let mut fast = hierarchy::histogram()?;
+    let mut slow = hierarchy::histogram()?;
+    let mut middle = hierarchy::histogram()?;
+    let warmup = (samples / 10).max(3);
+    for i in 0..warmup + samples {
+        app.batch_execute("begin").await?;
+        set_context(app, owner).await?;
+        let started = Instant::now();
+        app.query_one(&rollup, &[&org_id, &node]).await?;
+        let took = started.elapsed();
+        app.batch_execute("commit").await?;
+        owner_client.batch_execute("begin").await?;
+        let started = Instant::now();
+        owner_client.query_one(&brute, &[&org_id, &node]).await?;
+        let brute_took = started.elapsed();
+        owner_client.batch_execute("commit").await?;
+        let started = Instant::now();
+        owner_client.query_one(&per_node, &[&org_id, &node]).await?;
+        let per_node_took = started.elapsed();
+        if i >= warmup {
+            fast.saturating_record(micros(took));
+            slow.saturating_record(micros(brute_took));
+            middle.saturating_record(micros(per_node_took));
+        }
+    }
+    Ok(ReadResult {
+        label,
+        subtree_nodes: size.get(0),
+        subtree_rows: size.get(1),
+        rollup: Latency::from_histogram(&fast),
+        brute: Latency::from_histogram(&slow),
+        per_node: Latency::from_histogram(&middle),
+    })
+}
+
+async fn set_context(app: &Client, user: Uuid) -> anyhow::Result<()> {
+    app.query_one(
+        "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
+        &[&claims(user)],
+    )
+    .await
+    .context("setting the caller's context")?;
+    Ok(())
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// (Re)creates the benchmark database at migration 0005 (no roll-ups yet)
+/// and loads `tree` into it.
+async fn prepare_database(
+    args: &RollupArgs,
+    admin: &Client,
+    db_url: &str,
+    tree: &Tree,
+) -> anyhow::Result<Client> {
+    let existing: Option<Option<String>> = admin
+        .query_opt(
+            "select shobj_description(oid, 'pg_database') from pg_database where datname = $1",
+            &[&args.database],
+        )
+        .await
+        .context("looking for the benchmark database")?
+        .map(|row| row.get(0));
+    let db = hierarchy::quote_ident(&args.database);
+    if let Some(comment) = existing {
+        if !comment.is_some_and(|c| c.starts_with(MARKER)) {
+            bail!(
+                "database {} exists and was not created by this benchmark: \
+                 pick another --database, or drop it yourself",
+                args.database
+            );
+        }
+        admin
+            .batch_execute(&format!("drop database {db} with (force)"))
+            .await
+            .context("dropping the previous benchmark database")?;
+    }
+    admin
+        .batch_execute(&format!("create database {db}"))
+        .await
+        .context("creating the benchmark database")?;
+    admin
+        .batch_execute(&format!(
+            "comment on database {db} is {}",
+            hierarchy::quote_literal(MARKER)
+        ))
+        .await
+        .context("marking the benchmark database")?;
+    let mut client = hierarchy::connect(db_url)
+        .await
+        .context("connecting to the benchmark database")?;
+    Migrator::embedded()
+        .up_to(&mut client, ROLLUP_MIGRATION - 1)
+        .await
+        .context("migrating the benchmark database")?;
+    hierarchy::load(&client, tree).await?;
+    Ok(client)
+}
+
+/// The generated rows, as shares of `--rows`: (table, per mille).
+const SHARES: [(&str, u32); 7] = [
+    ("tasks", 450),
+    ("budget_lines", 80),
+    ("invoices", 70),
+    ("invoice_lines", 200),
+    ("crew_assignments", 100),
+    ("schedule_items", 80),
+    ("asset_assignments", 20),
+];
+
+/// Fills the organization with `rows` domain rows (plus reference data),
+/// spread at random over its projects, productions, activations and
+/// workspaces: a realistic mix of statuses, three currencies, dates around
+/// now. Loaded as the owner with triggers off (`session_replication_role`),
+/// before migration 0006, whose backfill then folds them in.
+async fn generate_rows(
+    client: &Client,
+    org_id: Uuid,
+    rows: u32,
+    seed: u64,
+) -> anyhow::Result<Vec<(String, i64)>> {
+    let share = |table: &str| -> i64 {
+        let per_mille = SHARES
+            .iter()
+            .find(|(t, _)| *t == table)
+            .map_or(0, |(_, s)| *s);
+        i64::from(rows) * i64::from(per_mille) / 1000
+    };
+    let assets = (share("asset_assignments") / 4).max(1);
+    let bar = hierarchy::progress(SHARES.len() as u64 + 1, "generating domain rows");
+    let seed = (seed % 1000) as f64 / 1000.0;
+    client
+        .batch_execute(&format!(
+            "set session_replication_role = replica;
+             select setseed({seed});
+             create table public.bench_nodes as
+               select row_number() over (order by id) as k, id
+                 from showtree.nodes where org_id = '{org_id}' and kind <> 'organization';
+             alter table public.bench_nodes add primary key (k);
+             insert into showtree.vendors (org_id, node_id, name)
+               select '{org_id}', '{org_id}', 'Vendor ' || g from generate_series(1, 200) g;
+             insert into showtree.people (org_id, node_id, name)
+               select '{org_id}', '{org_id}', 'Person ' || g from generate_series(1, 2000) g;
+             insert into showtree.assets (org_id, node_id, name, serial)
+               select '{org_id}', '{org_id}', 'Asset ' || g, 'S-' || g from generate_series(1, {assets}) g;
+             create temporary table vendor_ids as
+               select row_number() over (order by id) as k, id from showtree.vendors where org_id = '{org_id}';
+             create temporary table person_ids as
+               select row_number() over (order by id) as k, id from showtree.people where org_id = '{org_id}';
+             create temporary table asset_ids as
+               select row_number() over (order by id) as k, id from showtree.assets where org_id = '{org_id}';"
+        ))
+        .await
+        .context("reference data")?;
+    bar.inc(1);
+    let nodes: i64 = client
+        .query_one("select count(*) from public.bench_nodes", &[])
+        .await?
+        .get(0);
+    let statements = [
+        format!(
+            "insert into showtree.tasks (org_id, node_id, title, status, due_at, completed_at)
+             select '{org_id}', n.id, 'Task ' || x.g, s.status, x.due,
+                    case when s.status = 'completed' then least(x.due, now()) end
+               from (select g, 1 + floor(random() * {nodes})::bigint as k, random() as r,
+                            now() + (random() * 400 - 300) * interval '1 day' as due
+                       from generate_series(1, {}) g) x
+               join public.bench_nodes n on n.k = x.k
+              cross join lateral (select (case
+                  when x.due < now() then case when x.r < 0.85 then 'completed' when x.r < 0.9 then 'cancelled'
+                                               when x.r < 0.95 then 'archived' else 'active' end
+                  else case when x.r < 0.3 then 'planning' when x.r < 0.6 then 'active' when x.r < 0.7 then 'draft'
+                            when x.r < 0.8 then 'review' else 'completed' end
+                  end)::showtree.entity_status as status) s",
+            share("tasks")
+        ),
+        format!(
+            "insert into showtree.budget_lines (org_id, node_id, category, amount_minor, currency)
+             select '{org_id}', n.id, 'Category ' || (g % 12), 1000 + floor(random() * 5000000)::bigint,
+                    case when random() < 0.85 then 'USD' when random() < 0.6 then 'EUR' else 'GBP' end
+               from (select g, 1 + floor(random() * {nodes})::bigint as k from generate_series(1, {}) g) x
+               join public.bench_nodes n on n.k = x.k",
+            share("budget_lines")
+        ),
+        format!(
+            "insert into showtree.invoices (org_id, node_id, vendor_id, number, issued_on, status, currency)
+             select '{org_id}', n.id, v.id, 'INV-' || x.g, current_date - floor(random() * 400)::int,
+                    (array['draft', 'active', 'active', 'review', 'completed', 'completed', 'completed',
+                           'cancelled'])[1 + floor(random() * 8)::int]::showtree.entity_status,
+                    case when random() < 0.85 then 'USD' when random() < 0.6 then 'EUR' else 'GBP' end
+               from (select g, 1 + floor(random() * {nodes})::bigint as k,
+                            1 + floor(random() * 200)::bigint as v from generate_series(1, {}) g) x
+               join public.bench_nodes n on n.k = x.k
+               join vendor_ids v on v.k = x.v",
+            share("invoices")
+        ),
+        format!(
+            "create table public.bench_invoices as
+               select row_number() over (order by id) as k, id from showtree.invoices where org_id = '{org_id}';
+             alter table public.bench_invoices add primary key (k);
+             insert into showtree.invoice_lines (org_id, invoice_id, description, quantity, unit_amount_minor)
+             select '{org_id}', i.id, 'Line ' || x.g, 1 + floor(random() * 5), 100 + floor(random() * 200000)::bigint
+               from (select g, 1 + floor(random() * (select count(*) from public.bench_invoices))::bigint as k
+                       from generate_series(1, {}) g) x
+               join public.bench_invoices i on i.k = x.k",
+            share("invoice_lines")
+        ),
+        format!(
+            "insert into showtree.crew_assignments (org_id, node_id, person_id, role, call_at, wrap_at,
+                                                    status, rate_amount_minor, currency, rate_unit)
+             select '{org_id}', n.id, p.id, 'Crew', x.call, x.call + (4 + floor(random() * 10)) * interval '1 hour',
+                    (array['planning', 'active', 'completed', 'completed', 'cancelled'])[1 + floor(random() * 5)::int]::showtree.entity_status,
+                    case when x.r < 0.6 then 2000 + floor(random() * 6000)::bigint end,
+                    case when x.r < 0.6 then 'USD' end,
+                    case when x.r < 0.3 then 'hour' when x.r < 0.5 then 'day' when x.r < 0.6 then 'flat' end::showtree.rate_unit
+               from (select g, 1 + floor(random() * {nodes})::bigint as k, 1 + floor(random() * 2000)::bigint as p,
+                            random() as r, now() + (random() * 400 - 300) * interval '1 day' as call
+                       from generate_series(1, {}) g) x
+               join public.bench_nodes n on n.k = x.k
+               join person_ids p on p.k = x.p",
+            share("crew_assignments")
+        ),
+        format!(
+            "insert into showtree.schedule_items (org_id, node_id, title, location, starts_at, ends_at, status)
+             select '{org_id}', n.id, 'Slot ' || x.g, (array['', 'Main stage', 'Tent', 'Backstage'])[1 + floor(random() * 4)::int],
+                    x.starts, x.starts + (30 + floor(random() * 150)) * interval '1 minute', 'planning'
+               from (select g, 1 + floor(random() * {nodes})::bigint as k,
+                            date_trunc('hour', now() + (random() * 400 - 300) * interval '1 day') as starts
+                       from generate_series(1, {}) g) x
+               join public.bench_nodes n on n.k = x.k",
+            share("schedule_items")
+        ),
+        // four week-long stays per asset, 100 days apart over the year: never overlapping
+        format!(
+            "insert into showtree.asset_assignments (org_id, asset_id, node_id, starts_at, ends_at)
+             select '{org_id}', a.id, n.id, x.starts, x.starts + interval '7 days'
+               from (select a.k as asset, j, 1 + floor(random() * {nodes})::bigint as k,
+                            now() - interval '300 days' + (j * 100 + (a.k % 90)) * interval '1 day' as starts
+                       from asset_ids a cross join generate_series(0, 3) j) x
+               join asset_ids a on a.k = x.asset
+               join public.bench_nodes n on n.k = x.k"
+        ),
+    ];
+    for sql in &statements {
+        client
+            .batch_execute(sql)
+            .await
+            .with_context(|| format!("generating rows: {}", &sql[..sql.len().min(80)]))?;
+        bar.inc(1);
+    }
+    client
+        .batch_execute("set session_replication_role = origin")
+        .await
+        .context("triggers back on")?;
+    client
+        .batch_execute("vacuum (analyze)")
+        .await
+        .context("vacuum analyze")?;
+    bar.finish_and_clear();
+    let mut counts = Vec::new();
+    for (table, _) in SHARES {
+        let n: i64 = client
+            .query_one(
+                &format!("select count(*) from showtree.{table} where org_id = $1"),
+                &[&org_id],
+            )
+            .await?
+            .get(0);
+        counts.push((table.to_owned(), n));
+    }
+    Ok(counts)
+}
+
+impl RollupReport {
+    /// The results as a plain-text table, for stdout.
+    pub fn text_table(&self) -> String {
+        let mut rows = vec![[
+            "roll-up of".to_owned(),
+            "nodes".to_owned(),
+            "rows".to_owned(),
+            "roll-up p50/p95/p99 ms".to_owned(),
+            "brute force p50/p95/p99 ms".to_owned(),
+            "per-node p50/p95/p99 ms".to_owned(),
+            "speed-up p50 / p95".to_owned(),
+        ]];
+        for r in &self.reads {
+            rows.push([
+                r.label.clone(),
+                report::thousands(r.subtree_nodes.unsigned_abs()),
+                report::thousands(r.subtree_rows.unsigned_abs()),
+                r.rollup.triple_ms(),
+                r.brute.triple_ms(),
+                r.per_node.triple_ms(),
+                format!("{:.1}x / {:.1}x", r.speedup_p50(), r.speedup_p95()),
+            ]);
+        }
+        let mut out = report::text_table(&rows);
+        out += "\n";
+        let mut rows = vec![[
+            "insert".to_owned(),
+            "without tps".to_owned(),
+            "with tps".to_owned(),
+            "with/without".to_owned(),
+            "without p50/p95/p99 ms".to_owned(),
+            "with p50/p95/p99 ms".to_owned(),
+        ]];
+        for (what, p) in [("task", &self.tasks), ("invoice line", &self.lines)] {
+            rows.push([
+                what.to_owned(),
+                format!("{:.0}", p.without.tps),
+                format!("{:.0}", p.with.tps),
+                format!("{:.2}", p.ratio()),
+                p.without.latency.triple_ms(),
+                p.with.latency.triple_ms(),
+            ]);
+        }
+        out += &report::text_table(&rows);
+        out
+    }
+
+    /// The results as the markdown section of docs/BENCHMARKS.md.
+    pub fn markdown(&self) -> String {
+        let m = &self.machine;
+        let mut md = String::new();
+        md += "## Roll-ups: folded subtree totals against brute force, and what writers pay\n\n";
+        md += &format!("Produced by `{}` on {}.\n\n", self.command, m.date);
+        md += &format!(
+            "Machine: {} cores, {} (shared_buffers {}, other settings default){}; pgbench, the \
+             server and this command share the machine.\n\n",
+            m.cores,
+            m.postgres,
+            m.shared_buffers,
+            match &m.load_average {
+                (Some(start), Some(end)) => format!(
+                    "; 1-minute load average {start} when measuring started, {end} when it ended"
+                ),
+                _ => String::new(),
+            }
+        );
+        let total: i64 = self.rows.iter().map(|(_, n)| n).sum();
+        md += &format!(
+            "Data: one generated organization of {} nodes and {} domain rows ({}), generated by \
+             this command (`insert ... select generate_series`, statuses, three currencies and \
+             dates around now; `showtree bench generate` did not exist yet).\n\n",
+            report::thousands(self.nodes as u64),
+            report::thousands(total.unsigned_abs()),
+            self.rows
+                .iter()
+                .map(|(t, n)| format!("{t} {}", report::thousands(n.unsigned_abs())))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        md += &format!(
+            "**Reads.** {} timed calls per target and design after a warm-up, alternating, one \
+             connection each, client-side wall time of the statement: the roll-up as the API runs \
+             it (`select ... from private.rollup(org, node, false)` as `authenticator` in an \
+             organization owner's context: every bucket, money included) and the brute-force \
+             aggregate over the base tables (`showtree_db::rollups::BRUTE_FORCE_SQL`, the same \
+             figures from tasks, budget lines, invoices and lines, crew, schedule items and asset \
+             assignments of the live subtree, one range of the path index, as the superuser). \
+             Both answers were checked equal before timing. Every delta was folded first. The last \
+             column is the design this one was chosen over: each node's own totals summed over \
+             the subtree when reading (`PER_NODE_SQL` in crates/bench/src/rollup.rs, money and \
+             counts only, as the superuser).\n\n",
+            self.samples
+        );
+        md += "| roll-up of | live nodes | rows | roll-up p50 / p95 / p99 ms | brute force p50 / p95 / p99 ms | speed-up p50 | speed-up p95 | per-node totals summed p50 / p95 / p99 ms |\n";
+        md += "|---|--:|--:|--:|--:|--:|--:|--:|\n";
+        for r in &self.reads {
+            md += &format!(
+                "| {} | {} | {} | {} | {} | {:.1}x | **{:.1}x** | {} |\n",
+                r.label,
+                report::thousands(r.subtree_nodes.unsigned_abs()),
+                report::thousands(r.subtree_rows.unsigned_abs()),
+                r.rollup.triple_ms(),
+                r.brute.triple_ms(),
+                r.speedup_p50(),
+                r.speedup_p95(),
+                r.per_node.triple_ms()
+            );
+        }
+        md += &format!(
+            "\n**Writes.** pgbench, {} s per run, `-M prepared -c {} -j {}`, all in the one \
+             organization, as the superuser (no RLS, to isolate the mechanism): one insert per \
+             transaction, a task at a random node, or a line on a random invoice. *Without*: the \
+             schema at migration 0005 (no roll-up triggers, no roll-up indexes). *With*: after \
+             migration 0006, the background folder running (`private.rollup_fold_all` back to back \
+             while there is a backlog, every 200 ms otherwise, as `showtree serve` does; it folded \
+             {} deltas during the runs).\n\n",
+            self.duration,
+            self.clients,
+            self.threads,
+            report::thousands(self.folded_during_writes.unsigned_abs())
+        );
+        md += "| insert | without tps | with tps | with / without | without p50 / p95 / p99 ms | with p50 / p95 / p99 ms |\n";
+        md += "|---|--:|--:|--:|--:|--:|\n";
+        for (what, p) in [("task", &self.tasks), ("invoice line", &self.lines)] {
+            let failed = p.without.failed + p.with.failed;
+            md += &format!(
+                "| {what}{} | {:.0} | {:.0} | **{:.2}** | {} | {} |\n",
+                if failed > 0 {
+                    format!(" ({failed} failed)")
+                } else {
+                    String::new()
+                },
+                p.without.tps,
+                p.with.tps,
+                p.ratio(),
+                p.without.latency.triple_ms(),
+                p.with.latency.triple_ms()
+            );
+        }
+        md += &format!(
+            "\nMigration 0006 on this data (backfilling every row into the totals) took {:.1} s; \
+             folding what the write runs left took {:.1} s.\n\n",
+            self.migration_secs, self.final_fold_secs
+        );
+        let root = self.reads.first();
+        let p95_ok = root.is_some_and(|r| r.rollup.p95_us < 20_000);
+        let speed_ok = root.is_some_and(|r| r.speedup_p95() >= 20.0);
+        let write_ok = self.tasks.ratio() >= 0.85 && self.lines.ratio() >= 0.85;
+        let verdict = |ok: bool| if ok { "met" } else { "not met" };
+        md += "Goals (issue 6):\n\n";
+        if let Some(r) = root {
+            md += &format!(
+                "- organization-root roll-up p95 under 20 ms: {} ms, {}.\n",
+                report::ms(r.rollup.p95_us),
+                verdict(p95_ok)
+            );
+            md += &format!(
+                "- at least 20x faster than brute force: {:.1}x at p95 ({:.1}x at p50), {}.\n",
+                r.speedup_p95(),
+                r.speedup_p50(),
+                verdict(speed_ok)
+            );
+        }
+        md += &format!(
+            "- the mechanism costs writes at most 15% of their throughput: tasks {:.0}%, invoice \
+             lines {:.0}% of the throughput without it, {}.\n",
+            100.0 * self.tasks.ratio(),
+            100.0 * self.lines.ratio(),
+            verdict(write_ok)
+        );
+        md
+    }
+}
