@@ -1262,23 +1262,41 @@ impl ApiReport {
         md += "- Latency: oha's percentiles of every response (GETs), the driver's HDR \
                histogram (POST), pgbench's per-transaction `-l` logs through an HDR histogram. \
                HTTP runs let requests in flight at the deadline finish.\n";
-        let capped: Vec<String> = self
+        // per connection count, the range of client counts pgbench got
+        let mut capped: BTreeMap<u32, (u32, u32)> = BTreeMap::new();
+        for r in self
             .measurements
             .iter()
             .filter(|r| r.clients < r.connections)
-            .map(|r| format!("{} for {}", r.clients, r.connections))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        {
+            let range = capped
+                .entry(r.connections)
+                .or_insert((r.clients, r.clients));
+            *range = (range.0.min(r.clients), range.1.max(r.clients));
+        }
         if !capped.is_empty() {
+            let counts: Vec<String> = capped
+                .iter()
+                .map(|(connections, (low, high))| {
+                    let clients = if low == high {
+                        low.to_string()
+                    } else {
+                        format!("{low} to {high}")
+                    };
+                    format!(
+                        "{clients} clients for {} connections",
+                        report::thousands(u64::from(*connections))
+                    )
+                })
+                .collect();
             md += &format!(
-                "- pgbench clients: the server allows {} connections \
-                 (`max_connections`, less `superuser_reserved_connections`, those open, and {} \
-                 spare), so pgbench ran with fewer clients than HTTP connections where noted ({}). \
-                 The service itself never holds more than its pool of {}.\n",
+                "- pgbench clients: the server takes {} connections in all \
+                 (`max_connections`); less `superuser_reserved_connections`, those open (the \
+                 service's pool among them) and {} spare, that left {}. The service itself \
+                 never holds more than its pool of {}.\n",
                 self.max_connections,
                 SPARE_CONNECTIONS,
-                capped.join("; "),
+                counts.join(", "),
                 self.pool_size
             );
         }
