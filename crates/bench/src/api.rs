@@ -359,6 +359,9 @@ pub struct ApiReport {
     pub oha: String,
     /// The soft limit of open files while measuring.
     pub fd_limit: u64,
+    /// `SHOWTREE_LOG`, the log filter the `showtree` binary (and so the
+    /// service in it) logs through; unset means warn.
+    pub log_filter: Option<String>,
     /// Every route at every concurrency for every user.
     pub measurements: Vec<Measurement>,
     /// The keep-alive test (empty when skipped).
@@ -518,6 +521,7 @@ pub async fn run(args: &ApiArgs, admin_url: &str) -> anyhow::Result<ApiReport> {
         max_connections,
         oha: oha_version,
         fd_limit,
+        log_filter: std::env::var("SHOWTREE_LOG").ok(),
         measurements,
         holds,
         machine,
@@ -1144,12 +1148,16 @@ impl ApiReport {
         md += &format!(
             "Data: one generated organization of {} nodes ({}). The service is the real one \
              (`showtree_api::App`), started in this process on 127.0.0.1, port 0, against the \
-             generated database: a pool of {} connections as `authenticator`, log level warn. \
-             Callers send a JWT minted with the service's secret; each holds one *manager* grant: \
-             {}.\n\n",
+             generated database: a pool of {} connections as `authenticator`, logging to \
+             stderr as `showtree` sets it up ({}). Callers send a JWT minted with the service's \
+             secret; each holds one *manager* grant: {}.\n\n",
             report::thousands(self.nodes as u64),
             kinds.join(", "),
             self.pool_size,
+            self.log_filter.as_ref().map_or_else(
+                || "`SHOWTREE_LOG` unset: level warn".to_owned(),
+                |f| format!("`SHOWTREE_LOG={f}`")
+            ),
             users.join(", ")
         );
         md += &format!(
@@ -1254,23 +1262,41 @@ impl ApiReport {
         md += "- Latency: oha's percentiles of every response (GETs), the driver's HDR \
                histogram (POST), pgbench's per-transaction `-l` logs through an HDR histogram. \
                HTTP runs let requests in flight at the deadline finish.\n";
-        let capped: Vec<String> = self
+        // per connection count, the range of client counts pgbench got
+        let mut capped: BTreeMap<u32, (u32, u32)> = BTreeMap::new();
+        for r in self
             .measurements
             .iter()
             .filter(|r| r.clients < r.connections)
-            .map(|r| format!("{} for {}", r.clients, r.connections))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        {
+            let range = capped
+                .entry(r.connections)
+                .or_insert((r.clients, r.clients));
+            *range = (range.0.min(r.clients), range.1.max(r.clients));
+        }
         if !capped.is_empty() {
+            let counts: Vec<String> = capped
+                .iter()
+                .map(|(connections, (low, high))| {
+                    let clients = if low == high {
+                        low.to_string()
+                    } else {
+                        format!("{low} to {high}")
+                    };
+                    format!(
+                        "{clients} clients for {} connections",
+                        report::thousands(u64::from(*connections))
+                    )
+                })
+                .collect();
             md += &format!(
-                "- pgbench clients: the server allows {} connections \
-                 (`max_connections`, less `superuser_reserved_connections`, those open, and {} \
-                 spare), so pgbench ran with fewer clients than HTTP connections where noted ({}). \
-                 The service itself never holds more than its pool of {}.\n",
+                "- pgbench clients: the server takes {} connections in all \
+                 (`max_connections`); less `superuser_reserved_connections`, those open (the \
+                 service's pool among them) and {} spare, that left {}. The service itself \
+                 never holds more than its pool of {}.\n",
                 self.max_connections,
                 SPARE_CONNECTIONS,
-                capped.join("; "),
+                counts.join(", "),
                 self.pool_size
             );
         }
@@ -1301,15 +1327,17 @@ impl ApiReport {
             .holds
             .iter()
             .flat_map(|h| &h.http.errors)
-            .filter(|(e, _)| e.contains("connect"))
+            .filter(|(e, _)| e.contains("connect") || e.contains("timeout"))
             .map(|(_, n)| n)
             .sum();
         if connect_errors > 0 {
             md += &format!(
-                "- Connection errors ({} in all): oha gives up on a connection after 5 s. The \
-                 service listens with tokio's default backlog of 128, so thousands of \
-                 connections opened at once overflow its accept queue and wait on SYN \
-                 retransmits (1 s, 3 s, 7 s, ...).\n",
+                "- Connection errors and timeouts while holding ({} in all; oha's `timeout` is \
+                 its 5 s connect timeout, no request timeout is set): the service listens with \
+                 tokio's default backlog of 128, so thousands of connections opened at once \
+                 overflow its accept queue, and connects wait on SYN retransmits (1 s, 3 s, \
+                 7 s, ...) or are reset: the likely source of these errors and of the back to \
+                 back p99.\n",
                 report::thousands(connect_errors)
             );
         }
@@ -1328,7 +1356,7 @@ impl ApiReport {
         };
         let name = |r: &Measurement| {
             format!(
-                "{}, `{}` at {}",
+                "{}, `{}` at {} connections",
                 r.user.label(),
                 r.route.label(),
                 report::thousands(u64::from(r.connections))
@@ -1339,7 +1367,7 @@ impl ApiReport {
             .measurements
             .iter()
             .filter(|r| r.ratio() < GOAL_RATIO)
-            .map(|r| format!("{} {:.2}", name(r), r.ratio()))
+            .map(|r| format!("{}: {:.2}", name(r), r.ratio()))
             .collect();
         let ratios: Vec<f64> = self.measurements.iter().map(Measurement::ratio).collect();
         md += &format!(
@@ -1366,11 +1394,11 @@ impl ApiReport {
                 .filter(|r| r.http.latency.p95_us >= GOAL_P95_US || r.http.failures() > 0)
                 .map(|r| {
                     format!(
-                        "{} {} ms{}",
+                        "{}: {} ms{}",
                         name(r),
                         report::ms(r.http.latency.p95_us),
                         if r.http.failures() > 0 {
-                            format!(", {} errors", r.http.failures())
+                            format!(", {} errors", report::thousands(r.http.failures()))
                         } else {
                             String::new()
                         }
@@ -1407,7 +1435,7 @@ impl ApiReport {
                     h.target,
                     h.pace(),
                     report::ms(h.http.latency.p95_us),
-                    h.http.failures()
+                    report::thousands(h.http.failures())
                 )
             };
             let meets = |h: &Hold| {
@@ -1439,7 +1467,7 @@ impl ApiReport {
                         "the same paced load over {} connections: p95 {} ms, {} errors",
                         h.connections,
                         report::ms(h.http.latency.p95_us),
-                        h.http.failures()
+                        report::thousands(h.http.failures())
                     )
                 })
                 .collect();
