@@ -627,3 +627,55 @@ fn checksum_and_fingerprint_track_contents() -> Result<()> {
     assert_ne!(fingerprint, fixture("migrations_slow").fingerprint());
     Ok(())
 }
+
+/// A plpgsql function with an exception block opens a subtransaction,
+/// which a query in parallel mode cannot do (leader or worker): none of ours
+/// may be declared parallel safe or restricted.
+#[tokio::test]
+async fn no_function_with_an_exception_block_may_run_in_a_parallel_query() -> Result<()> {
+    let db = testing::migrated_db().await;
+    let client = db.client().await;
+    let offenders: Vec<String> = client
+        .query(
+            "select p.oid::regprocedure::text
+               from pg_proc p
+               join pg_namespace n on n.oid = p.pronamespace
+               join pg_language l on l.oid = p.prolang
+              where n.nspname in ('showtree', 'private', 'auth')
+                and l.lanname = 'plpgsql'
+                and p.proparallel <> 'u'
+                and p.prosrc ~* '\\mexception\\M'
+              order by 1",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "not parallel unsafe but has an exception block: {offenders:?}"
+    );
+
+    // The one that was, over a table scan the planner is told to run in
+    // parallel whenever it may: it answers instead of failing.
+    client
+        .batch_execute(
+            "create table public.zones as
+               select case when g % 2 = 0 then 'America/Los_Angeles' else 'Nowhere/Atlantis' end as tz
+                 from generate_series(1, 1000) g;
+             set force_parallel_mode = on;
+             set parallel_setup_cost = 0;
+             set parallel_tuple_cost = 0;",
+        )
+        .await?;
+    let valid: i64 = client
+        .query_one(
+            "select count(*) filter (where private.is_valid_timezone(tz)) from public.zones",
+            &[],
+        )
+        .await?
+        .get(0);
+    assert_eq!(valid, 500);
+    Ok(())
+}

@@ -1,0 +1,1 @@
+alter function private.is_valid_timezone(text) parallel safe;
