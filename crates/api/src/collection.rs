@@ -15,10 +15,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use showtree_core::Capability;
+use showtree_db::Conn;
 use showtree_db::DbError;
 use showtree_db::domain::{self, ListQuery, Owner, Scope, Table};
 use showtree_db::nodes::{self, Node};
-use tokio_postgres::Client;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -263,7 +263,7 @@ pub fn values_of<B: Serialize>(body: &B) -> Result<Map<String, Value>, ApiError>
 
 /// The node owning rows of a node-scoped collection, checked for `cap`.
 pub(crate) async fn owner_node(
-    tx: &Client,
+    tx: &Conn,
     node_id: Uuid,
     cap: Capability,
 ) -> Result<Node, ApiError> {
@@ -278,7 +278,7 @@ pub(crate) async fn owner_node(
 /// Whether the caller may `cap` somewhere in the organization (org-level
 /// reference data): 404 when they are not a member at all, 403 when they
 /// are but lack it.
-async fn require_member(tx: &Client, org_id: Uuid, cap: Capability) -> Result<(), ApiError> {
+async fn require_member(tx: &Conn, org_id: Uuid, cap: Capability) -> Result<(), ApiError> {
     let roles = showtree_db::grants::my_roles_in_org(tx, org_id).await?;
     if roles.is_empty() {
         return Err(ApiError::NotFound);
@@ -295,7 +295,7 @@ async fn require_member(tx: &Client, org_id: Uuid, cap: Capability) -> Result<()
 /// Checks that the caller may `cap` on the row `id` of `c`, answering 404
 /// when they cannot see it at all; returns the row's organization.
 pub(crate) async fn require_row(
-    tx: &Client,
+    tx: &Conn,
     c: &Collection,
     id: Uuid,
     cap: Capability,
@@ -515,7 +515,7 @@ pub async fn get<V: DeserializeOwned + Serialize>(
 
 /// The row locked for a change, after its version is checked.
 async fn locked(
-    tx: &Client,
+    tx: &Conn,
     c: &Collection,
     id: Uuid,
     precondition: &Precondition,

@@ -8,8 +8,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use showtree_db::Conn;
 use showtree_db::idempotency::{self, Claim, StoredResponse};
-use tokio_postgres::Client;
 
 use crate::error::{ApiError, FieldError};
 use crate::etag::ETag;
@@ -130,7 +130,7 @@ pub fn fingerprint<T: Serialize>(method: &str, path: &str, body: &T) -> Result<V
 /// stored first response); `None` means do the work, then [`complete`].
 /// The same key with another request is 422.
 pub async fn claim(
-    tx: &Client,
+    tx: &Conn,
     key: &IdempotencyKey,
     request_hash: &[u8],
 ) -> Result<Option<Response>, ApiError> {
@@ -153,11 +153,7 @@ pub async fn claim(
 
 /// The second half: stores `reply` under the claimed key, in the same
 /// transaction as the work, and turns it into the response.
-pub async fn complete(
-    tx: &Client,
-    key: &IdempotencyKey,
-    reply: Reply,
-) -> Result<Response, ApiError> {
+pub async fn complete(tx: &Conn, key: &IdempotencyKey, reply: Reply) -> Result<Response, ApiError> {
     if let Some(key) = &key.0 {
         idempotency::complete(tx, key, &reply.stored()).await?;
     }

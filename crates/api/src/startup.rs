@@ -12,8 +12,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use showtree_db::pool::Db;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -84,13 +85,10 @@ impl App {
             public_signup: config.public_signup,
         });
         let router = app_router(state, &config);
-        let listener =
-            TcpListener::bind(config.bind)
-                .await
-                .map_err(|error| StartupError::Bind {
-                    addr: config.bind,
-                    error,
-                })?;
+        let listener = listen(config.bind).map_err(|error| StartupError::Bind {
+            addr: config.bind,
+            error,
+        })?;
         let addr = listener.local_addr().map_err(|error| StartupError::Bind {
             addr: config.bind,
             error,
@@ -141,7 +139,14 @@ impl App {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(self.listener, service).with_graceful_shutdown(signal);
+        // Responses are small and written whole: Nagle's algorithm would
+        // only hold them back waiting for the client's delayed ACK.
+        let listener = self.listener.tap_io(|stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
+        let server = axum::serve(listener, service).with_graceful_shutdown(signal);
         let server = server.into_future();
         tokio::pin!(server);
         tokio::select! {
@@ -159,6 +164,25 @@ impl App {
             }
         }
     }
+}
+
+/// Connections waiting to be accepted: tokio's default (128) overflows when
+/// thousands of clients connect at once, and their connects then wait on
+/// SYN retransmits (1 s, 3 s, ...). The kernel caps it at
+/// `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` with the backlog above (and `SO_REUSEADDR`, as
+/// `TcpListener::bind` sets it, so a restart can rebind at once).
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Most roll-up deltas one fold transaction takes.
@@ -231,7 +255,11 @@ pub fn app_router(state: AppState, config: &Config) -> Router {
                                 request_id = %id,
                             )
                         })
-                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                        .on_response(DefaultOnResponse::new().level(Level::INFO))
+                        // `middleware::problems` logs every 5xx once, with
+                        // its cause; tower-http's own failure log would
+                        // repeat it without one
+                        .on_failure(()),
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(axum::middleware::from_fn(middleware::problems))

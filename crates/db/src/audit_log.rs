@@ -93,7 +93,7 @@ pub struct Event {
 /// first, after `before` (the previous page's last `(occurred_at, id)`).
 #[tracing::instrument(skip_all, err)]
 pub async fn activity(
-    c: &impl tokio_postgres::GenericClient,
+    c: &impl crate::Sql,
     org_id: Uuid,
     node_id: Uuid,
     before: Option<(time::OffsetDateTime, Uuid)>,

@@ -2,10 +2,10 @@
 //! token secrets are the service's business; this module stores and looks
 //! up, through the security-definer functions of migration 0003.
 
+use crate::Sql;
 use serde::Serialize;
 use showtree_core::{Currency, NodeName, Slug};
 use time::OffsetDateTime;
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::DbError;
@@ -42,7 +42,7 @@ pub struct Signup {
 /// grant, in the caller's (anonymous) transaction. A taken email breaks
 /// `users_email_key`.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn signup(c: &impl GenericClient, new: &NewSignup) -> Result<Signup, DbError> {
+pub async fn signup(c: &impl Sql, new: &NewSignup) -> Result<Signup, DbError> {
     let slug = new
         .org_slug
         .clone()
@@ -70,10 +70,7 @@ pub async fn signup(c: &impl GenericClient, new: &NewSignup) -> Result<Signup, D
 
 /// The user with this email (any case) and their password hash.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn login_lookup(
-    c: &impl GenericClient,
-    email: &str,
-) -> Result<Option<(Uuid, String)>, DbError> {
+pub async fn login_lookup(c: &impl Sql, email: &str) -> Result<Option<(Uuid, String)>, DbError> {
     let row = c
         .query_opt(
             "select user_id, password_hash from private.login_lookup($1)",
@@ -102,7 +99,7 @@ pub struct ApiToken {
 /// secret, which is shown to the caller once and never stored.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create_token(
-    c: &impl GenericClient,
+    c: &impl Sql,
     name: &str,
     secret_hash: &[u8; 32],
     expires_at: Option<OffsetDateTime>,
@@ -125,7 +122,7 @@ pub async fn create_token(
 /// compare in constant time.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn token_lookup(
-    c: &impl GenericClient,
+    c: &impl Sql,
     token_id: Uuid,
 ) -> Result<Option<(Uuid, Vec<u8>)>, DbError> {
     let row = c
@@ -139,7 +136,7 @@ pub async fn token_lookup(
 
 /// The caller's live tokens.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn list_tokens(c: &impl GenericClient) -> Result<Vec<ApiToken>, DbError> {
+pub async fn list_tokens(c: &impl Sql) -> Result<Vec<ApiToken>, DbError> {
     c.query(
         "select id, name, expires_at, created_at from private.list_api_tokens()",
         &[],
@@ -159,7 +156,7 @@ pub async fn list_tokens(c: &impl GenericClient) -> Result<Vec<ApiToken>, DbErro
 
 /// Revokes one of the caller's tokens; `NotFound` for anyone else's.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn revoke_token(c: &impl GenericClient, token_id: Uuid) -> Result<(), DbError> {
+pub async fn revoke_token(c: &impl Sql, token_id: Uuid) -> Result<(), DbError> {
     let revoked: bool = c
         .query_one("select private.revoke_api_token($1)", &[&token_id])
         .await?
@@ -187,7 +184,7 @@ pub struct User {
 
 /// The caller's own account (`NotFound` without a caller).
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn me(c: &impl GenericClient) -> Result<User, DbError> {
+pub async fn me(c: &impl Sql) -> Result<User, DbError> {
     let row = c
         .query_opt(
             "select id, email, display_name, created_at from private.me()",
@@ -207,7 +204,7 @@ pub async fn me(c: &impl GenericClient) -> Result<User, DbError> {
 /// login, a refused token), in the caller's transaction.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn record_security_event(
-    c: &impl GenericClient,
+    c: &impl Sql,
     action: &str,
     reason: &str,
     user_id: Option<Uuid>,
@@ -226,7 +223,7 @@ pub async fn record_security_event(
 /// is set. `users_email_key` refuses an email already taken.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create_user(
-    c: &impl GenericClient,
+    c: &impl Sql,
     email: &str,
     display_name: &str,
     password_hash: Option<&str>,
@@ -250,7 +247,7 @@ pub async fn create_user(
 
 /// The id of the user with this email (any case), as the operator.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn user_by_email(c: &impl GenericClient, email: &str) -> Result<Option<Uuid>, DbError> {
+pub async fn user_by_email(c: &impl Sql, email: &str) -> Result<Option<Uuid>, DbError> {
     Ok(c.query_opt(
         "select id from auth.users where lower(email) = lower($1) and deleted_at is null",
         &[&email],

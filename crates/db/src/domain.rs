@@ -9,9 +9,9 @@
 //! Identifiers in the SQL only ever come from those static descriptions;
 //! values are always bound parameters.
 
+use crate::Sql;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
-use tokio_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
@@ -169,11 +169,7 @@ fn push(params: &mut Vec<Param>, value: impl ToSql + Sync + Send + 'static) -> S
 
 /// One page of rows in id order (ids are v7: creation order).
 #[tracing::instrument(skip_all, err, fields(table = table.name))]
-pub async fn list(
-    c: &impl GenericClient,
-    table: &Table,
-    q: &ListQuery,
-) -> Result<Vec<Value>, DbError> {
+pub async fn list(c: &impl Sql, table: &Table, q: &ListQuery) -> Result<Vec<Value>, DbError> {
     let mut params: Vec<Param> = Vec::new();
     let org = push(&mut params, q.org_id);
     let mut sql = format!(
@@ -275,11 +271,7 @@ pub async fn list(
 /// Where a row is, whether or not the caller may read it:
 /// `(org_id, node_id)` (see `private.locate_row`).
 #[tracing::instrument(skip_all, err, fields(table = table.name))]
-pub async fn locate(
-    c: &impl GenericClient,
-    table: &Table,
-    id: Uuid,
-) -> Result<(Uuid, Uuid), DbError> {
+pub async fn locate(c: &impl Sql, table: &Table, id: Uuid) -> Result<(Uuid, Uuid), DbError> {
     let row = c
         .query_opt(
             "select org_id, node_id from private.locate_row($1, $2)",
@@ -293,12 +285,7 @@ pub async fn locate(
 /// One row the caller may read; deleted rows only when `deleted` is set.
 /// Rows under a deleted node are gone until the node is restored.
 #[tracing::instrument(skip_all, err, fields(table = table.name))]
-pub async fn get(
-    c: &impl GenericClient,
-    table: &Table,
-    id: Uuid,
-    deleted: bool,
-) -> Result<Value, DbError> {
+pub async fn get(c: &impl Sql, table: &Table, id: Uuid, deleted: bool) -> Result<Value, DbError> {
     let sql = format!(
         "select {view} from showtree.{name} t {join} where t.id = $1{live}{alive}",
         view = table.view_sql(),
@@ -318,7 +305,7 @@ pub async fn get(
 /// Locks one row the caller may change (for a compare-and-set on its
 /// version) and returns it.
 #[tracing::instrument(skip_all, err, fields(table = table.name))]
-pub async fn lock(c: &impl GenericClient, table: &Table, id: Uuid) -> Result<Value, DbError> {
+pub async fn lock(c: &impl Sql, table: &Table, id: Uuid) -> Result<Value, DbError> {
     let sql = format!(
         "select {view} from showtree.{name} t where t.id = $1 for no key update",
         view = table.view_sql(),
@@ -341,7 +328,7 @@ fn columns<'a>(allowed: &'a [&'static str], values: &Map<String, Value>) -> Vec<
 /// parent (named among `values`); returns its view.
 #[tracing::instrument(skip_all, err, fields(table = table.name))]
 pub async fn insert(
-    c: &impl GenericClient,
+    c: &impl Sql,
     table: &Table,
     org_id: Uuid,
     node_id: Option<Uuid>,
@@ -387,7 +374,7 @@ pub async fn insert(
 /// Changes the given columns of a row; returns its new view.
 #[tracing::instrument(skip_all, err, fields(table = table.name))]
 pub async fn update(
-    c: &impl GenericClient,
+    c: &impl Sql,
     table: &Table,
     org_id: Uuid,
     id: Uuid,
@@ -427,7 +414,7 @@ pub async fn update(
 /// Soft-deletes (`deleted`) or restores a row; returns its view.
 #[tracing::instrument(skip_all, err, fields(table = table.name))]
 pub async fn set_deleted(
-    c: &impl GenericClient,
+    c: &impl Sql,
     table: &Table,
     org_id: Uuid,
     id: Uuid,
@@ -449,7 +436,7 @@ pub async fn set_deleted(
 /// Tags a row (idempotent: a live link stays as it is).
 #[tracing::instrument(skip_all, err, fields(table = table.name))]
 pub async fn tag(
-    c: &impl GenericClient,
+    c: &impl Sql,
     table: &Table,
     org_id: Uuid,
     id: Uuid,
@@ -471,7 +458,7 @@ pub async fn tag(
 /// Removes a tag from a row; false when it did not carry it.
 #[tracing::instrument(skip_all, err, fields(table = table.name))]
 pub async fn untag(
-    c: &impl GenericClient,
+    c: &impl Sql,
     table: &Table,
     org_id: Uuid,
     id: Uuid,
@@ -509,7 +496,7 @@ pub struct Hit {
 /// may read (every table's policy applies), best first.
 #[tracing::instrument(skip_all, err)]
 pub async fn search(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org_id: Uuid,
     node_id: Uuid,
     query: &str,

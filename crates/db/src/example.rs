@@ -1,9 +1,9 @@
 //! The Insomniac example tree `showtree demo` loads (DESIGN.md's picture,
 //! grown to a few festivals so navigation has something to show).
 
+use crate::Sql;
 use showtree_core::{Currency, NodeKind, NodeName, Slug};
 use time::macros::datetime;
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use std::collections::HashMap;
@@ -129,7 +129,7 @@ const PROJECTS: &[Spec] = &[
 /// Loads the example tree in the caller's transaction, replacing a
 /// previous copy, and returns its organization.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn load(c: &impl GenericClient) -> Result<Node, DbError> {
+pub async fn load(c: &impl Sql) -> Result<Node, DbError> {
     let slug = Slug::parse(EXAMPLE_ORG_SLUG).map_err(|e| DbError::Unexpected(e.to_string()))?;
     for old in nodes::organizations_by_slug(c, &slug).await? {
         nodes::purge_organization(c, old.org_id).await?;
@@ -167,7 +167,7 @@ pub async fn load(c: &impl GenericClient) -> Result<Node, DbError> {
 
 /// Inserts one row of a domain table and returns its id.
 async fn row(
-    c: &impl GenericClient,
+    c: &impl Sql,
     table: &Table,
     org_id: Uuid,
     node_id: Option<Uuid>,
@@ -187,7 +187,7 @@ async fn row(
 /// organization; budgets, invoices, tasks, the run of show, crew and
 /// documents at its nodes, in US dollars, euros and pounds.
 async fn load_domain(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org: Uuid,
     paths: &HashMap<String, Uuid>,
 ) -> Result<(), DbError> {

@@ -6,7 +6,9 @@
 use serde::Serialize;
 use showtree_core::Role;
 use time::OffsetDateTime;
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
+
+use crate::Sql;
 use uuid::Uuid;
 
 use crate::DbError;
@@ -69,7 +71,7 @@ impl Grant {
 /// The caller's strongest role at a node; `None` when they cannot read it.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn effective_role(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org_id: Uuid,
     node_id: Uuid,
 ) -> Result<Option<Role>, DbError> {
@@ -87,7 +89,7 @@ pub async fn effective_role(
 /// finance) at a node, by any grant that reaches it.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn has_capability(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org_id: Uuid,
     node_id: Uuid,
     capability: showtree_core::Capability,
@@ -106,11 +108,7 @@ pub async fn has_capability(
 
 /// The live grants on one node that the caller may see.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn list(
-    c: &impl GenericClient,
-    org_id: Uuid,
-    node_id: Uuid,
-) -> Result<Vec<Grant>, DbError> {
+pub async fn list(c: &impl Sql, org_id: Uuid, node_id: Uuid) -> Result<Vec<Grant>, DbError> {
     let sql = format!(
         "select {GRANT_COLUMNS} from showtree.grants \
           where org_id = $1 and node_id = $2 and deleted_at is null order by created_at, id"
@@ -135,7 +133,7 @@ pub enum Grantee {
 /// is replaced. Refused by the database above the caller's own role.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn grant(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org_id: Uuid,
     node_id: Uuid,
     grantee: &Grantee,
@@ -167,7 +165,7 @@ pub async fn grant(
 
 /// Revokes a grant (soft delete, recorded in the audit log).
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn revoke(c: &impl GenericClient, grant_id: Uuid) -> Result<Grant, DbError> {
+pub async fn revoke(c: &impl Sql, grant_id: Uuid) -> Result<Grant, DbError> {
     let sql = format!(
         "update showtree.grants set deleted_at = now(), deleted_by = auth.uid(), updated_by = auth.uid() \
           where id = $1 and deleted_at is null returning {GRANT_COLUMNS}"
@@ -212,7 +210,7 @@ pub struct Explanation {
 /// caller may grant (`grants_explain_denied` otherwise).
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn explain(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org_id: Uuid,
     node_id: Uuid,
     user_id: Uuid,
@@ -255,7 +253,7 @@ pub async fn explain(
 /// The caller's roles anywhere in an organization (empty: not a member);
 /// org-level reference data is open to every member.
 #[tracing::instrument(skip_all, err)]
-pub async fn my_roles_in_org(c: &impl GenericClient, org_id: Uuid) -> Result<Vec<Role>, DbError> {
+pub async fn my_roles_in_org(c: &impl Sql, org_id: Uuid) -> Result<Vec<Role>, DbError> {
     let rows = c
         .query(
             "select role::text from showtree.grants \

@@ -8,7 +8,7 @@
 //! rolls back together. A concurrent request with the same key waits on the
 //! claim's unique index until the first one commits, then sees its response.
 
-use tokio_postgres::GenericClient;
+use crate::Sql;
 
 use crate::DbError;
 
@@ -42,11 +42,7 @@ pub enum Claim {
 /// Claims `key` for a request whose fingerprint is `request_hash` (32
 /// bytes), for the transaction's caller.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn claim(
-    c: &impl GenericClient,
-    key: &str,
-    request_hash: &[u8],
-) -> Result<Claim, DbError> {
+pub async fn claim(c: &impl Sql, key: &str, request_hash: &[u8]) -> Result<Claim, DbError> {
     // Expire the caller's old keys, and purge long-expired ones, before
     // looking: an expired key is free for a new request.
     c.execute(
@@ -107,11 +103,7 @@ pub async fn claim(
 
 /// Stores the response of the request that claimed `key`.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn complete(
-    c: &impl GenericClient,
-    key: &str,
-    response: &StoredResponse,
-) -> Result<(), DbError> {
+pub async fn complete(c: &impl Sql, key: &str, response: &StoredResponse) -> Result<(), DbError> {
     let status = i16::try_from(response.status).map_err(|e| DbError::Unexpected(e.to_string()))?;
     let n = c
         .execute(

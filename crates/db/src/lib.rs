@@ -16,6 +16,8 @@ pub mod migrate;
 pub mod nodes;
 pub mod pool;
 pub mod rollups;
+pub mod sql;
 pub mod testing;
 
 pub use error::DbError;
+pub use sql::{Conn, Sql};

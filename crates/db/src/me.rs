@@ -1,7 +1,7 @@
 //! The caller's own view (`GET /v1/me`): their grants, and the
 //! organizations those grants are in.
 
-use tokio_postgres::GenericClient;
+use crate::Sql;
 use uuid::Uuid;
 
 use crate::DbError;
@@ -19,7 +19,7 @@ pub struct Membership {
 
 /// The caller's live grants, oldest first.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn grants(c: &impl GenericClient) -> Result<Vec<Grant>, DbError> {
+pub async fn grants(c: &impl Sql) -> Result<Vec<Grant>, DbError> {
     c.query(
         "select org_id, id, node_id, user_id, role::text, created_at, created_by \
            from showtree.grants \
@@ -46,7 +46,7 @@ pub async fn grants(c: &impl GenericClient) -> Result<Vec<Grant>, DbError> {
 
 /// The organizations the caller holds a grant in, by id.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn organizations(c: &impl GenericClient) -> Result<Vec<Membership>, DbError> {
+pub async fn organizations(c: &impl Sql) -> Result<Vec<Membership>, DbError> {
     c.query(
         "select g.org_id, n.name, n.slug \
            from (select distinct org_id from showtree.grants \

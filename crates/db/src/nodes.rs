@@ -6,7 +6,9 @@
 use serde::Serialize;
 use showtree_core::{NodeKind, NodeName, ParseError, Slug, Status};
 use time::OffsetDateTime;
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
+
+use crate::Sql;
 use uuid::Uuid;
 
 use crate::DbError;
@@ -182,11 +184,7 @@ impl NewNode {
 /// its level fields. Run it in the caller's transaction so both commit
 /// together.
 #[tracing::instrument(skip_all, err(level = "debug"), fields(kind = %new.kind))]
-pub async fn create(
-    c: &impl GenericClient,
-    new: &NewNode,
-    actor: Option<Uuid>,
-) -> Result<Node, DbError> {
+pub async fn create(c: &impl Sql, new: &NewNode, actor: Option<Uuid>) -> Result<Node, DbError> {
     let id = Uuid::now_v7();
     let org_id = match new.kind {
         NodeKind::Organization => id,
@@ -223,11 +221,7 @@ pub async fn create(
 }
 
 /// Writes a node's level fields into its detail row.
-async fn write_level_fields(
-    c: &impl GenericClient,
-    node: &Node,
-    level: &LevelFields,
-) -> Result<(), DbError> {
+async fn write_level_fields(c: &impl Sql, node: &Node, level: &LevelFields) -> Result<(), DbError> {
     let (org, id) = (&node.org_id, &node.id);
     let updated = match (node.kind, level) {
         (_, LevelFields::Defaults) => return Ok(()),
@@ -301,14 +295,14 @@ async fn write_level_fields(
 
 /// One node, live or soft-deleted.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn get(c: &impl GenericClient, org_id: Uuid, id: Uuid) -> Result<Node, DbError> {
+pub async fn get(c: &impl Sql, org_id: Uuid, id: Uuid) -> Result<Node, DbError> {
     let sql = format!("select {NODE_COLUMNS} from showtree.nodes where org_id = $1 and id = $2");
     let row = c.query_opt(&sql, &[&org_id, &id]).await?;
     Node::from_row(&row.ok_or(DbError::NotFound)?)
 }
 
 async fn node_list(
-    c: &impl GenericClient,
+    c: &impl Sql,
     sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<Vec<Node>, DbError> {
@@ -322,22 +316,14 @@ async fn node_list(
 /// Root..parent of a live node (empty for an organization or a deleted
 /// node).
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn ancestors(
-    c: &impl GenericClient,
-    org_id: Uuid,
-    id: Uuid,
-) -> Result<Vec<Node>, DbError> {
+pub async fn ancestors(c: &impl Sql, org_id: Uuid, id: Uuid) -> Result<Vec<Node>, DbError> {
     let sql = format!("select {NODE_COLUMNS} from showtree.node_ancestors($1, $2)");
     node_list(c, &sql, &[&org_id, &id]).await
 }
 
 /// Live children, by name.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn children(
-    c: &impl GenericClient,
-    org_id: Uuid,
-    id: Uuid,
-) -> Result<Vec<Node>, DbError> {
+pub async fn children(c: &impl Sql, org_id: Uuid, id: Uuid) -> Result<Vec<Node>, DbError> {
     let sql = format!("select {NODE_COLUMNS} from showtree.node_children($1, $2)");
     node_list(c, &sql, &[&org_id, &id]).await
 }
@@ -357,11 +343,7 @@ pub struct Crumb {
 
 /// The trail from the organization down to the node itself.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn breadcrumbs(
-    c: &impl GenericClient,
-    org_id: Uuid,
-    id: Uuid,
-) -> Result<Vec<Crumb>, DbError> {
+pub async fn breadcrumbs(c: &impl Sql, org_id: Uuid, id: Uuid) -> Result<Vec<Crumb>, DbError> {
     let rows = c
         .query(
             "select id, kind::text, name, slug from showtree.node_breadcrumbs($1, $2)",
@@ -388,7 +370,7 @@ pub const MAX_PAGE: i32 = 10_000;
 /// `after` is the [`Node::path`] of the previous page's last row.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn subtree(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org_id: Uuid,
     id: Uuid,
     kind: Option<NodeKind>,
@@ -410,7 +392,7 @@ pub async fn subtree(
 /// every descendant's ancestry in the same transaction.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn move_to(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org_id: Uuid,
     id: Uuid,
     new_parent: Uuid,
@@ -430,7 +412,7 @@ pub async fn move_to(
 /// Soft-deletes a live node and its live descendants, with one timestamp.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn soft_delete(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org_id: Uuid,
     id: Uuid,
     actor: Option<Uuid>,
@@ -448,7 +430,7 @@ pub async fn soft_delete(
 /// took with it. The parent must be live.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn restore(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org_id: Uuid,
     id: Uuid,
     actor: Option<Uuid>,
@@ -466,7 +448,7 @@ pub async fn restore(
 /// transitions with `nodes_status_transition`).
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn set_status(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org_id: Uuid,
     id: Uuid,
     status: Status,
@@ -485,10 +467,7 @@ pub async fn set_status(
 
 /// Live organizations whose slug is `slug`.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn organizations_by_slug(
-    c: &impl GenericClient,
-    slug: &Slug,
-) -> Result<Vec<Node>, DbError> {
+pub async fn organizations_by_slug(c: &impl Sql, slug: &Slug) -> Result<Vec<Node>, DbError> {
     let sql = format!(
         "select {NODE_COLUMNS} from showtree.nodes \
           where kind = 'organization' and slug = $1 and deleted_at is null order by id"
@@ -499,7 +478,7 @@ pub async fn organizations_by_slug(
 /// Permanently removes an organization and everything under it (every
 /// tenant row cascades from its node).
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn purge_organization(c: &impl GenericClient, org_id: Uuid) -> Result<(), DbError> {
+pub async fn purge_organization(c: &impl Sql, org_id: Uuid) -> Result<(), DbError> {
     // restrict keys inside the organization are cleared child-first there
     let found: bool = c
         .query_one("select private.purge_organization($1)", &[&org_id])
@@ -528,7 +507,7 @@ pub struct Details {
 
 /// Reads a node's level fields from its detail table.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn details(c: &impl GenericClient, node: &Node) -> Result<Details, DbError> {
+pub async fn details(c: &impl Sql, node: &Node) -> Result<Details, DbError> {
     let (org, id) = (&node.org_id, &node.id);
     let not_found = || DbError::Unexpected(format!("no detail row for {id}"));
     let (level, updated_at) = match node.kind {
@@ -602,11 +581,7 @@ pub async fn details(c: &impl GenericClient, node: &Node) -> Result<Details, DbE
 /// transaction ends and returns it with its details: the version a
 /// conditional update (`If-Match`) is checked against.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn lock(
-    c: &impl GenericClient,
-    org_id: Uuid,
-    id: Uuid,
-) -> Result<(Node, Details), DbError> {
+pub async fn lock(c: &impl Sql, org_id: Uuid, id: Uuid) -> Result<(Node, Details), DbError> {
     // `no key update`: foreign keys pointing at the node (children, grants)
     // may still be inserted meanwhile.
     let sql = format!(
@@ -696,7 +671,7 @@ impl LevelChanges {
 /// Returns the node as it now is.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn update(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org_id: Uuid,
     id: Uuid,
     changes: &NodeChanges,
@@ -817,7 +792,7 @@ pub async fn update(
 /// `after` is the (name, id) of the previous page's last child.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn children_page(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org_id: Uuid,
     id: Uuid,
     after: Option<(&str, Uuid)>,
@@ -845,7 +820,7 @@ pub async fn children_page(
 /// holds it: under RLS only a node the caller can read is found
 /// (`NotFound` otherwise, the same for a node that does not exist).
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn find(c: &impl GenericClient, id: Uuid) -> Result<Node, DbError> {
+pub async fn find(c: &impl Sql, id: Uuid) -> Result<Node, DbError> {
     let sql = format!("select {NODE_COLUMNS} from showtree.nodes where id = $1");
     let row = c.query_opt(&sql, &[&id]).await?;
     Node::from_row(&row.ok_or(DbError::NotFound)?)

@@ -12,13 +12,21 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::{Client, Config, NoTls};
+
+use crate::Conn;
 use uuid::Uuid;
 
 use crate::DbError;
 
-/// How long a request waits for a connection, or for a new one to open,
-/// before it fails (fast, so a missing database becomes a 503, not a hang).
+/// How long opening or recycling a connection may take before the request
+/// fails (fast, so a missing database becomes a 503, not a hang).
 const POOL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a request queues for a connection while every one is busy
+/// before it is shed with a 503. Longer than `POOL_TIMEOUT`: a busy pool is
+/// a queue draining at the database's pace (1,024 clients on 16
+/// connections wait about 1,024 / throughput seconds), not a fault.
+const POOL_WAIT: Duration = Duration::from_secs(10);
 
 /// Sets the caller's context for the current transaction only.
 const SET_CONTEXT: &str = "select set_config('request.jwt.claims', $1, true), \
@@ -71,7 +79,7 @@ impl Db {
         let pool = Pool::builder(manager)
             .max_size(max_size)
             .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(POOL_TIMEOUT))
+            .wait_timeout(Some(POOL_WAIT))
             .create_timeout(Some(POOL_TIMEOUT))
             .recycle_timeout(Some(POOL_TIMEOUT))
             .build()
@@ -100,7 +108,7 @@ impl Db {
     pub async fn run_as<T, E>(
         &self,
         caller: &Caller,
-        f: impl AsyncFnOnce(&Client) -> Result<T, E>,
+        f: impl AsyncFnOnce(&Conn) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<DbError>,
@@ -114,7 +122,7 @@ impl Db {
     /// `anon`.
     pub async fn run_anonymous<T, E>(
         &self,
-        f: impl AsyncFnOnce(&Client) -> Result<T, E>,
+        f: impl AsyncFnOnce(&Conn) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<DbError>,
@@ -127,7 +135,7 @@ impl Db {
     /// functions that tell no caller anything.
     pub async fn run_maintenance<T, E>(
         &self,
-        f: impl AsyncFnOnce(&Client) -> Result<T, E>,
+        f: impl AsyncFnOnce(&Conn) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<DbError>,
@@ -140,7 +148,7 @@ impl Db {
         &self,
         claims: &str,
         role: &str,
-        f: impl AsyncFnOnce(&Client) -> Result<T, E>,
+        f: impl AsyncFnOnce(&Conn) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<DbError>,
@@ -167,7 +175,7 @@ impl Db {
         );
         begin.map_err(DbError::from)?;
         context.map_err(DbError::from)?;
-        let result = f(client).await;
+        let result = f(wrapper).await;
         let end = if result.is_ok() { "commit" } else { "rollback" };
         client.batch_execute(end).await.map_err(DbError::from)?;
         guard.open = false;

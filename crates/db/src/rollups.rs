@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use tokio_postgres::GenericClient;
+use crate::Sql;
 use uuid::Uuid;
 
 use crate::DbError;
@@ -112,11 +112,7 @@ fn insert(figures: &mut Figures, bucket: Uuid, currency: String, line: Line) {
 /// (the tables' owner only), and how many delta rows were not folded yet.
 /// Empty for a node that does not exist or is deleted.
 #[tracing::instrument(skip_all, err)]
-pub async fn raw(
-    c: &impl GenericClient,
-    org_id: Uuid,
-    node_id: Uuid,
-) -> Result<(Figures, i64), DbError> {
+pub async fn raw(c: &impl Sql, org_id: Uuid, node_id: Uuid) -> Result<(Figures, i64), DbError> {
     let sql = format!(
         "select bucket, currency::text, {}, pending from private.rollup_raw($1, $2)",
         METRICS.join(", ")
@@ -204,11 +200,7 @@ select c.bucket, c.currency::text, c.metric, coalesce(sum(c.amount), 0)::bigint
 
 /// The same figures as [`raw`], computed from the base tables alone.
 #[tracing::instrument(skip_all, err)]
-pub async fn brute_force(
-    c: &impl GenericClient,
-    org_id: Uuid,
-    node_id: Uuid,
-) -> Result<Figures, DbError> {
+pub async fn brute_force(c: &impl Sql, org_id: Uuid, node_id: Uuid) -> Result<Figures, DbError> {
     let rows = c.query(BRUTE_FORCE_SQL, &[&org_id, &node_id]).await?;
     let mut figures = Figures::new();
     for r in &rows {
@@ -227,7 +219,7 @@ pub async fn brute_force(
 /// Folds up to `limit` pending deltas of one organization into the totals;
 /// returns how many (0 when another fold of it is running).
 #[tracing::instrument(skip_all, err)]
-pub async fn fold(c: &impl GenericClient, org_id: Uuid, limit: i32) -> Result<i32, DbError> {
+pub async fn fold(c: &impl Sql, org_id: Uuid, limit: i32) -> Result<i32, DbError> {
     let row = c
         .query_one("select private.rollup_fold($1, $2)", &[&org_id, &limit])
         .await?;
@@ -236,7 +228,7 @@ pub async fn fold(c: &impl GenericClient, org_id: Uuid, limit: i32) -> Result<i3
 
 /// Folds pending deltas of every organization, up to `limit` in all.
 #[tracing::instrument(skip_all, err)]
-pub async fn fold_all(c: &impl GenericClient, limit: i32) -> Result<i32, DbError> {
+pub async fn fold_all(c: &impl Sql, limit: i32) -> Result<i32, DbError> {
     let row = c
         .query_one("select private.rollup_fold_all($1)", &[&limit])
         .await?;
@@ -305,7 +297,7 @@ pub struct Bucket {
 /// the caller cannot read the node (or it is deleted).
 #[tracing::instrument(skip_all, err)]
 pub async fn for_caller(
-    c: &impl GenericClient,
+    c: &impl Sql,
     org_id: Uuid,
     node_id: Uuid,
     convert: bool,

@@ -1,8 +1,8 @@
 //! The capability check every node route makes, and the audit of refusals.
 
 use showtree_core::{Capability, Role};
+use showtree_db::Conn;
 use showtree_db::nodes::{self, Node};
-use tokio_postgres::Client;
 use uuid::Uuid;
 
 use crate::auth::Auth;
@@ -12,7 +12,7 @@ use crate::state::AppState;
 /// The caller's role at `node`, which must carry `cap`: 404 when the caller
 /// has no role there (it cannot read the node: no existence leak), 403
 /// when it can read it but the role lacks the capability.
-pub async fn require(tx: &Client, node: &Node, cap: Capability) -> Result<Role, ApiError> {
+pub async fn require(tx: &Conn, node: &Node, cap: Capability) -> Result<Role, ApiError> {
     match showtree_db::grants::effective_role(tx, node.org_id, node.id).await? {
         None => Err(ApiError::NotFound),
         Some(role) if role.has(cap) => Ok(role),
@@ -30,7 +30,7 @@ pub async fn require(tx: &Client, node: &Node, cap: Capability) -> Result<Role, 
 /// A node named in a request body (a parent, a move target): one the
 /// caller cannot read is reported as an invalid field, like one that does
 /// not exist.
-pub async fn find_referenced(tx: &Client, id: Uuid, field: &str) -> Result<Node, ApiError> {
+pub async fn find_referenced(tx: &Conn, id: Uuid, field: &str) -> Result<Node, ApiError> {
     match nodes::find(tx, id).await {
         Ok(node) => Ok(node),
         Err(showtree_db::DbError::NotFound) => Err(ApiError::invalid_field(field, "no such node")),

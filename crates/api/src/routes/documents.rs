@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use showtree_core::Capability;
+use showtree_db::Sql;
 use showtree_db::domain::{self, tables};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};

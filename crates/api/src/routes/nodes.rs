@@ -10,9 +10,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer, Serialize};
 use showtree_core::{Capability, Currency, NodeKind, NodeName, Role, Slug};
+use showtree_db::Conn;
 use showtree_db::nodes::{self, Details, LevelChanges, LevelFields, NewNode, Node, NodeChanges};
 use time::OffsetDateTime;
-use tokio_postgres::Client;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -221,7 +221,7 @@ fn node_etag(node: &Node, details: &Details, role: Role) -> ETag {
 }
 
 /// The full view of a node and its ETag.
-async fn view(tx: &Client, node: Node, role: Role) -> Result<(NodeView, ETag), ApiError> {
+async fn view(tx: &Conn, node: Node, role: Role) -> Result<(NodeView, ETag), ApiError> {
     let details = nodes::details(tx, &node).await?;
     Ok(view_of(node, &details, role))
 }

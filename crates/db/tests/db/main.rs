@@ -5,4 +5,5 @@ mod domain;
 mod embedded;
 mod hierarchy;
 mod migrations;
+mod pool;
 mod rollups;
