@@ -500,7 +500,7 @@ fn rule_error(rule: &str, code: &str, message: &str) -> ApiError {
 
 /// The domain tables (migration 0005), longest name first so a prefix
 /// match finds the right one.
-const DOMAIN_TABLES: [&str; 17] = [
+const DOMAIN_TABLES: [&str; 18] = [
     "asset_assignments",
     "crew_assignments",
     "schedule_items",
@@ -513,6 +513,7 @@ const DOMAIN_TABLES: [&str; 17] = [
     "task_tags",
     "documents",
     "invoices",
+    "fx_rates",
     "vendors",
     "people",
     "assets",
@@ -539,7 +540,10 @@ fn domain_detail(rule: &str) -> Option<&'static str> {
             "must be after starts_at"
         }
         "crew_assignments_wrap_at_check" => "must be after call_at",
-        "invoice_lines_quantity_check" => "must be positive",
+        "invoice_lines_quantity_check" | "fx_rates_rate_check" => "must be positive",
+        "fx_rates_currency_date_key" => {
+            "the organization already has a rate for this currency on this day"
+        }
         _ if rule.ends_with("_currency_check") => "not an ISO 4217 currency code",
         _ if rule.ends_with("_amount_minor_check") || rule.ends_with("_size_bytes_check") => {
             "must not be negative"
@@ -577,7 +581,7 @@ fn domain_rule(rule: &str) -> Option<(bool, String, &'static str)> {
     }
     if let Some(col) = rest.strip_suffix("_check") {
         let field = match col {
-            "rate" => "rate_amount_minor",
+            "rate" if *table == "crew_assignments" => "rate_amount_minor",
             "node_org" => "node_id",
             c => c,
         };
@@ -591,6 +595,7 @@ fn domain_rule(rule: &str) -> Option<(bool, String, &'static str)> {
         let field = match cols {
             "vendor_number" => "number",
             "series_version" => "version",
+            "currency_date" => "rate_date",
             "user" => "user_id",
             // tag links: (row, tag) pairs
             "" => "tag_id",

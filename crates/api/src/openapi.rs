@@ -32,7 +32,7 @@ use crate::error::{FieldError, PROBLEM_JSON, Problem};
         (name = "crew", description = "Who works where and when (rates with finance)"),
         (name = "assets", description = "The organization's equipment and where it is"),
         (name = "documents", description = "Files of a node and their versions"),
-        (name = "reference data", description = "An organization's vendors, people and tags"),
+        (name = "reference data", description = "An organization's vendors, people, tags and exchange rates"),
         (name = "search", description = "Full-text search over a subtree"),
         (name = "rollups", description = "Money, work and headcount of a subtree"),
     )

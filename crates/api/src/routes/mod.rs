@@ -8,6 +8,7 @@ pub mod auth;
 pub mod budget_lines;
 pub mod crew;
 pub mod documents;
+pub mod fx_rates;
 pub mod grants;
 pub mod health;
 pub mod invoices;
@@ -48,4 +49,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(search::router())
         .merge(tags::router())
         .merge(vendors::router())
+        .merge(fx_rates::router())
 }

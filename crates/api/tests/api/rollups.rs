@@ -325,18 +325,22 @@ async fn currencies_are_never_summed_and_conversion_uses_the_rate_of_the_invoice
     )
     .await;
     budget(&app, t, w.open, 50_000, "EUR").await;
-    let db = app._db.as_ref().expect("database").client().await;
-    db.batch_execute(&format!(
-        "insert into showtree.fx_rates (org_id, node_id, currency, rate_date, rate) values
-           ('{o}', '{o}', 'EUR', '2025-01-01', 1.10),
-           ('{o}', '{o}', 'EUR', '2025-02-01', 1.20),
-           ('{o}', '{o}', 'EUR', '2025-02-11', 1.50),
-           ('{o}', '{o}', 'EUR', current_date, 1.30),
-           ('{o}', '{o}', 'JPY', '2025-01-01', 0.0065)",
-        o = w.owner.org_id
-    ))
-    .await
-    .expect("rates");
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    for (currency, day, rate) in [
+        ("EUR", "2025-01-01", "1.10"),
+        ("EUR", "2025-02-01", "1.20"),
+        ("EUR", "2025-02-11", "1.50"),
+        ("EUR", today.as_str(), "1.30"),
+        ("JPY", "2025-01-01", "0.0065"),
+    ] {
+        app.post(
+            &format!("/v1/orgs/{}/fx-rates", w.owner.org_id),
+            t,
+            &json!({"currency": currency, "rate_date": day, "rate": rate}),
+        )
+        .await
+        .ok(201);
+    }
 
     let plain = rollup(&app, t, w.project).await;
     assert!(plain["total"].get("base").is_none());
@@ -474,4 +478,94 @@ async fn another_tenant_gets_404_and_so_does_an_unknown_node() {
     )
     .await
     .problem(404);
+}
+
+#[tokio::test]
+async fn exchange_rates_are_written_with_finance_read_by_members_and_bad_ones_refused() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let t = &w.owner.token;
+    let rates = format!("/v1/orgs/{}/fx-rates", w.owner.org_id);
+    let created = app
+        .post(
+            &rates,
+            t,
+            &json!({"currency": "EUR", "rate_date": "2025-03-01", "rate": "1.082512345678"}),
+        )
+        .await;
+    let rate = created.ok(201).clone();
+    // every digit kept, as a string
+    assert_eq!(rate["rate"], "1.082512345678");
+    assert_eq!(rate["rate_date"], "2025-03-01");
+    assert_eq!(rate["node_id"], json!(w.owner.org_id));
+
+    // one live rate per currency and day
+    let again = app
+        .post(
+            &rates,
+            t,
+            &json!({"currency": "EUR", "rate_date": "2025-03-01", "rate": "1.2"}),
+        )
+        .await;
+    again.problem(409);
+    assert_eq!(again.error_fields(), vec!["rate_date"]);
+    for (body, field) in [
+        (
+            json!({"currency": "EUR", "rate_date": "2025-03-02", "rate": "0"}),
+            "rate",
+        ),
+        (
+            json!({"currency": "EUR", "rate_date": "2025-03-02", "rate": "-1"}),
+            "rate",
+        ),
+        (
+            json!({"currency": "EUR", "rate_date": "2025-03-02", "rate": "1e3"}),
+            "rate",
+        ),
+        (
+            json!({"currency": "XYZ", "rate_date": "2025-03-02", "rate": "1"}),
+            "currency",
+        ),
+    ] {
+        let r = app.post(&rates, t, &body).await;
+        r.problem(422);
+        assert_eq!(r.error_fields(), vec![field], "{body}");
+    }
+    app.post(
+        &rates,
+        t,
+        &json!({"currency": "EUR", "rate_date": "2025-13-01", "rate": "1"}),
+    )
+    .await
+    .problem(422);
+
+    // a member without finance reads them and cannot write them
+    let editor = app.signup("editor@rollup.test", "Editor's Own").await;
+    app.grant(t, w.production, editor.user_id, "editor").await;
+    let page = app.get(&rates, &editor.token).await.ok(200).clone();
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+    app.post(
+        &rates,
+        &editor.token,
+        &json!({"currency": "GBP", "rate_date": "2025-03-01", "rate": "1.3"}),
+    )
+    .await
+    .problem(403);
+    // another organization's user: no such organization
+    let stranger = app.signup("stranger@rollup.test", "Other Events").await;
+    app.get(&rates, &stranger.token).await.problem(404);
+
+    // the finance user changes the rate, with the ETag
+    let one = format!("/v1/fx-rates/{}", id(&rate));
+    let got = app.get(&one, t).await;
+    let etag = got.header("etag").expect("etag").to_owned();
+    let changed = app
+        .patch(&one, t, &etag, &json!({"rate": "1.1"}))
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(changed["rate"], "1.100000000000");
+    app.patch(&one, t, &etag, &json!({"rate": "1.2"}))
+        .await
+        .problem(412);
 }

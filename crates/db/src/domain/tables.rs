@@ -333,8 +333,25 @@ pub const TAGS: Table = Table {
     filters: &[],
 };
 
+/// Dated exchange rates to the organization's base currency (reference
+/// data; finance writes them). `rate` is shown as a decimal string, every
+/// digit kept.
+pub const FX_RATES: Table = Table {
+    name: "fx_rates",
+    owner: Owner::Org,
+    insertable: &["currency", "rate_date", "rate", "metadata"],
+    updatable: &["rate", "metadata"],
+    view: "jsonb_build_object('rate', t.rate::text)",
+    status: false,
+    assigned_to: false,
+    date_column: Some("rate_date"),
+    search: false,
+    tags: None,
+    filters: &[],
+};
+
 /// Every table, for tests that walk them all.
-pub const ALL: [&Table; 12] = [
+pub const ALL: [&Table; 13] = [
     &TASKS,
     &BUDGET_LINES,
     &VENDORS,
@@ -347,4 +364,5 @@ pub const ALL: [&Table; 12] = [
     &CREW_ASSIGNMENTS,
     &DOCUMENTS,
     &TAGS,
+    &FX_RATES,
 ];

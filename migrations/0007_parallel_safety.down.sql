@@ -1,1 +1,0 @@
-alter function private.is_valid_timezone(text) parallel safe;
