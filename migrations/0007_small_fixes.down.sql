@@ -1,3 +1,4 @@
+drop function private.rollup_rebuild();
 alter function private.is_valid_timezone(text) parallel safe;
 
 create or replace function private.locate_row(p_table text, p_id uuid)

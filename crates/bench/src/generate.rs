@@ -265,6 +265,9 @@ pub struct Timings {
     pub indexes: Duration,
     /// `analyze` of every loaded table.
     pub analyze: Duration,
+    /// Building the roll-up totals from the loaded rows (the triggers that
+    /// keep them were off while loading).
+    pub rollups: Duration,
     /// Everything up to here: the load.
     pub load: Duration,
     /// The integrity checks (not part of the load), when run.
@@ -352,6 +355,10 @@ impl Summary {
                 t.indexes,
             ),
             ("analyze".to_owned(), t.analyze),
+            (
+                "build the roll-up totals (`private.rollup_rebuild()`)".to_owned(),
+                t.rollups,
+            ),
         ]
     }
 
@@ -593,6 +600,20 @@ pub async fn generate(url: &str, opts: &Options) -> anyhow::Result<Summary> {
     .context("analyzing the loaded tables")?;
     spinner.finish_and_clear();
     timings.analyze = phase.elapsed();
+
+    // The roll-up triggers were off too: build the totals they would have
+    // kept, as migration 0006 did for rows already there.
+    let phase = Instant::now();
+    let spinner = progress(1, "roll-up totals");
+    client
+        .batch_execute(
+            "select private.rollup_rebuild(); \
+             analyze private.rollup_own; analyze private.rollup_subtree",
+        )
+        .await
+        .context("building the roll-up totals")?;
+    spinner.finish_and_clear();
+    timings.rollups = phase.elapsed();
     timings.load = started.elapsed();
     machine.load_average.1 = hierarchy::load_average();
 
