@@ -52,6 +52,8 @@ pub const DEFAULT_CLIENTS: u32 = 64;
 pub const DEFAULT_THREADS: u32 = 2;
 /// Default of `--seed`.
 pub const DEFAULT_SEED: u64 = 1;
+/// Default of `--generated-samples`.
+pub const DEFAULT_GENERATED_SAMPLES: u32 = 20;
 /// Default of `--database`.
 pub const DEFAULT_DATABASE: &str = "showtree_bench_rollup";
 
@@ -96,6 +98,16 @@ pub struct RollupArgs {
     /// Write the results into this markdown file (between the bench:rollup markers).
     #[arg(long)]
     pub markdown: Option<PathBuf>,
+    /// A database loaded by `showtree bench generate` (scale 1 for the
+    /// issue's figures): also time the roll-ups of its largest
+    /// organization's root, largest production and busiest workspace
+    /// against brute force. It is only read (its totals folded first).
+    #[arg(long)]
+    pub generated: Option<String>,
+    /// Timed calls per target and design on `--generated` (its brute force
+    /// reads up to millions of rows per call).
+    #[arg(long, default_value_t = DEFAULT_GENERATED_SAMPLES, value_parser = clap::value_parser!(u32).range(3..))]
+    pub generated_samples: u32,
 }
 
 impl RollupArgs {
@@ -110,6 +122,12 @@ impl RollupArgs {
             (self.seed != DEFAULT_SEED).then(|| format!(" --seed {}", self.seed)),
             (self.database != DEFAULT_DATABASE).then(|| format!(" --database {}", self.database)),
             self.keep.then(|| " --keep".to_owned()),
+            self.generated.as_ref().map(|g| {
+                format!(
+                    " --generated {g} --generated-samples {}",
+                    self.generated_samples
+                )
+            }),
             self.markdown
                 .as_ref()
                 .map(|p| format!(" --markdown {}", p.display())),
@@ -205,6 +223,11 @@ pub struct RollupReport {
     pub final_fold_secs: f64,
     /// The roll-ups.
     pub reads: Vec<ReadResult>,
+    /// Samples per target and design on `--generated`.
+    pub generated_samples: u32,
+    /// The roll-ups on `--generated`: its name, its largest organization's
+    /// node count, the targets.
+    pub generated: Option<(String, i64, Vec<ReadResult>)>,
     /// Where it ran.
     pub machine: Machine,
 }
@@ -320,8 +343,16 @@ pub async fn run(args: &RollupArgs, admin_url: &str) -> anyhow::Result<RollupRep
         tracing::info!(target = %label, "roll-up against brute force");
         reads.push(measure_read(&client, &app, owner, org_id, label, node, args.samples).await?);
     }
-    machine.load_average.1 = hierarchy::load_average();
     drop(app);
+    let generated = match &args.generated {
+        Some(name) => Some(
+            generated_reads(admin_url, name, args.generated_samples)
+                .await
+                .with_context(|| format!("roll-ups on the generated database {name}"))?,
+        ),
+        None => None,
+    };
+    machine.load_average.1 = hierarchy::load_average();
     drop(client);
     if !args.keep {
         admin
@@ -340,6 +371,7 @@ pub async fn run(args: &RollupArgs, admin_url: &str) -> anyhow::Result<RollupRep
         threads: args.threads,
         duration: args.duration,
         samples: args.samples,
+        generated_samples: args.generated_samples,
         tasks: WritePair {
             without: tasks_without,
             with: tasks_with,
@@ -352,6 +384,7 @@ pub async fn run(args: &RollupArgs, admin_url: &str) -> anyhow::Result<RollupRep
         migration_secs,
         final_fold_secs,
         reads,
+        generated,
         machine,
     };
     if let Some(path) = &args.markdown {
@@ -437,6 +470,102 @@ fn read_targets(tree: &Tree, seed: u64) -> anyhow::Result<Vec<(String, Uuid)>> {
         ),
         ("a workspace".to_owned(), tree.id[workspace as usize]),
     ])
+}
+
+/// Roll-ups of the largest organization of a database `showtree bench
+/// generate` loaded: its root, its production with the most nodes, its
+/// workspace with the most tasks, as an owner the generator made.
+async fn generated_reads(
+    admin_url: &str,
+    name: &str,
+    samples: u32,
+) -> anyhow::Result<(String, i64, Vec<ReadResult>)> {
+    let url = url_with_database(admin_url, name);
+    let client = hierarchy::connect(&url).await?;
+    let marked: bool = client
+        .query_one(
+            "select coalesce(shobj_description(oid, 'pg_database'), '') like 'showtree bench generate%' \
+               from pg_database where datname = current_database()",
+            &[],
+        )
+        .await?
+        .get(0);
+    ensure!(marked, "{name} was not loaded by `showtree bench generate`");
+    let org = client
+        .query_one(
+            "select org_id, count(*) from showtree.nodes where deleted_at is null \
+              group by org_id order by count(*) desc, org_id limit 1",
+            &[],
+        )
+        .await
+        .context("finding the largest organization")?;
+    let (org_id, org_nodes): (Uuid, i64) = (org.get(0), org.get(1));
+    // productions sit at depth 2: the third ancestor of everything below one
+    let production: Uuid = client
+        .query_one(
+            "select ancestors[3] from showtree.nodes where org_id = $1 and depth > 2 \
+               and deleted_at is null group by 1 order by count(*) desc, 1 limit 1",
+            &[&org_id],
+        )
+        .await
+        .context("finding the largest production")?
+        .get(0);
+    let workspace: Uuid = client
+        .query_one(
+            "select t.node_id from showtree.tasks t \
+               join showtree.nodes n on n.org_id = t.org_id and n.id = t.node_id \
+              where t.org_id = $1 and n.kind = 'workspace' and t.deleted_at is null \
+              group by 1 order by count(*) desc, 1 limit 1",
+            &[&org_id],
+        )
+        .await
+        .context("finding the busiest workspace")?
+        .get(0);
+    let owner: Uuid = client
+        .query_one(
+            "select user_id from showtree.grants where org_id = $1 and node_id = $1 \
+               and role = 'owner' and deleted_at is null order by user_id limit 1",
+            &[&org_id],
+        )
+        .await
+        .context("finding an owner")?
+        .get(0);
+    while rollups::fold(&client, org_id, 50_000).await? > 0 {}
+    let mut app_config: tokio_postgres::Config = url.parse().context("parsing the URL")?;
+    app_config.user(APP_ROLE);
+    let (app, conn) = app_config
+        .connect(NoTls)
+        .await
+        .context("connecting as authenticator")?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "authenticator connection closed with an error");
+        }
+    });
+    let mut reads = Vec::new();
+    for (label, node) in [
+        ("organization root", org_id),
+        ("largest production", production),
+        ("busiest workspace", workspace),
+    ] {
+        tracing::info!(
+            target = label,
+            "roll-up against brute force, generated data"
+        );
+        reads.push(
+            measure_read(
+                &client,
+                &app,
+                owner,
+                org_id,
+                label.to_owned(),
+                node,
+                samples,
+            )
+            .await?,
+        );
+    }
+    Ok((name.to_owned(), org_nodes, reads))
 }
 
 /// An owner of the organization, for the API's path (the admin short cut).
@@ -924,6 +1053,32 @@ impl RollupReport {
                 r.per_node.triple_ms()
             );
         }
+        if let Some((name, nodes, reads)) = &self.generated {
+            md += &format!(
+                "\n**At business scale.** The same measurement, {} timed calls per target and \
+                 design, on `{name}`, a database loaded by `showtree bench generate` (see its \
+                 section): its largest organization ({} live nodes), the production with the \
+                 most nodes and the workspace with the most tasks, as one of the organization's \
+                 generated owners.\n\n",
+                self.generated_samples,
+                report::thousands(nodes.unsigned_abs())
+            );
+            md += "| roll-up of | live nodes | rows | roll-up p50 / p95 / p99 ms | brute force p50 / p95 / p99 ms | speed-up p50 | speed-up p95 | per-node totals summed p50 / p95 / p99 ms |\n";
+            md += "|---|--:|--:|--:|--:|--:|--:|--:|\n";
+            for r in reads {
+                md += &format!(
+                    "| {} | {} | {} | {} | {} | {:.1}x | **{:.1}x** | {} |\n",
+                    r.label,
+                    report::thousands(r.subtree_nodes.unsigned_abs()),
+                    report::thousands(r.subtree_rows.unsigned_abs()),
+                    r.rollup.triple_ms(),
+                    r.brute.triple_ms(),
+                    r.speedup_p50(),
+                    r.speedup_p95(),
+                    r.per_node.triple_ms()
+                );
+            }
+        }
         md += &format!(
             "\n**Writes.** pgbench, {} s per run, `-M prepared -c {} -j {}`, all in the one \
              organization, as the superuser (no RLS, to isolate the mechanism): one insert per \
@@ -960,7 +1115,11 @@ impl RollupReport {
              folding what the write runs left took {:.1} s.\n\n",
             self.migration_secs, self.final_fold_secs
         );
-        let root = self.reads.first();
+        // at business scale when measured there, as the issue asks
+        let (root, scope) = match &self.generated {
+            Some((name, _, reads)) => (reads.first(), format!(" (on `{name}`)")),
+            None => (self.reads.first(), String::new()),
+        };
         let p95_ok = root.is_some_and(|r| r.rollup.p95_us < 20_000);
         let speed_ok = root.is_some_and(|r| r.speedup_p95() >= 20.0);
         let write_ok = self.tasks.ratio() >= 0.85 && self.lines.ratio() >= 0.85;
@@ -968,12 +1127,12 @@ impl RollupReport {
         md += "Goals (issue 6):\n\n";
         if let Some(r) = root {
             md += &format!(
-                "- organization-root roll-up p95 under 20 ms: {} ms, {}.\n",
+                "- organization-root roll-up p95 under 20 ms{scope}: {} ms, {}.\n",
                 report::ms(r.rollup.p95_us),
                 verdict(p95_ok)
             );
             md += &format!(
-                "- at least 20x faster than brute force: {:.1}x at p95 ({:.1}x at p50), {}.\n",
+                "- at least 20x faster than brute force{scope}: {:.1}x at p95 ({:.1}x at p50), {}.\n",
                 r.speedup_p95(),
                 r.speedup_p50(),
                 verdict(speed_ok)
