@@ -2,7 +2,8 @@
 //! organization, the same single-node read and single-row insert run (a)
 //! through the caller's context as the service opens it and (b) as plain
 //! SQL by a superuser (no RLS), both as pgbench custom scripts, in one run;
-//! plus the time `private.load_access` takes to compute a caller's sets.
+//! plus the time the caller's access sets take to read, as every RLS
+//! statement reads them ([`ACCESS_SETS`]).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -47,6 +48,11 @@ pub const DEFAULT_DATABASE: &str = "showtree_bench_access";
 const MARKER: &str = "showtree bench access";
 /// The service's login role (migration 0003).
 pub const APP_ROLE: &str = "authenticator";
+/// What each statement through RLS reads of the caller's access, as the
+/// `nodes_select` policy reads it (migration 0008): its admin organizations
+/// and the nodes of its grants.
+pub const ACCESS_SETS: &str = "select array(select a.org_id from private.caller_admin_orgs a), \
+     array(select g.node_id from private.caller_grant_nodes g)";
 /// Where the results go in the markdown file.
 const SECTION_START: &str = "<!-- bench:access:start -->";
 const SECTION_END: &str = "<!-- bench:access:end -->";
@@ -76,7 +82,7 @@ pub struct AccessArgs {
     /// pgbench threads (`-j`).
     #[arg(long, default_value_t = DEFAULT_THREADS, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: u32,
-    /// Timed `private.load_access` calls per user.
+    /// Timed reads of the caller's access sets ([`ACCESS_SETS`]) per user.
     #[arg(long, default_value_t = DEFAULT_LOAD_RUNS, value_parser = clap::value_parser!(u32).range(1..))]
     pub load_runs: u32,
     /// Distinct nodes (one pgbench script each) read, and parents inserted under, per user.
@@ -207,14 +213,14 @@ pub struct CaseResult {
     pub grants: usize,
     /// Nodes the reading user can read (checked through RLS).
     pub readable: usize,
-    /// Restricted nodes in the caller's set (`load_access(7)`).
+    /// Restricted nodes in the caller's set (`private.restricted_nodes()`).
     pub restricted_in_set: usize,
     /// The single-node read.
     pub read: Pair,
     /// The single-row insert.
     pub insert: Pair,
-    /// `select private.load_access(1)` inside the context, client-side.
-    pub load_access: Latency,
+    /// [`ACCESS_SETS`] inside the context, client-side.
+    pub access_sets: Latency,
     /// `select 1` in the same transactions: the round trip alone.
     pub round_trip: Latency,
 }
@@ -236,7 +242,7 @@ pub struct AccessReport {
     pub duration: u64,
     /// Distinct targets per user.
     pub targets: u32,
-    /// Calls of `load_access` per user.
+    /// Timed reads of the access sets per user.
     pub load_runs: u32,
     /// One entry per [`Case`].
     pub cases: Vec<CaseResult>,
@@ -392,7 +398,7 @@ pub async fn run(args: &AccessArgs, admin_url: &str) -> anyhow::Result<AccessRep
         let restricted_in_set: i64 = in_context(
             &app,
             user.reader,
-            "select coalesce(cardinality(private.load_access(7)), 0)::int8",
+            "select coalesce(cardinality(private.restricted_nodes()), 0)::int8",
         )
         .await?
         .get(0);
@@ -447,7 +453,7 @@ pub async fn run(args: &AccessArgs, admin_url: &str) -> anyhow::Result<AccessRep
         )
         .await
         .with_context(|| format!("{}: insert", user.case.label()))?;
-        let (load_access, round_trip) = time_load_access(&app, user.reader, args.load_runs).await?;
+        let (access_sets, round_trip) = time_access_sets(&app, user.reader, args.load_runs).await?;
         cases.push(CaseResult {
             case: user.case,
             grants: user.grants.len(),
@@ -455,7 +461,7 @@ pub async fn run(args: &AccessArgs, admin_url: &str) -> anyhow::Result<AccessRep
             restricted_in_set: usize::try_from(restricted_in_set).unwrap_or(0),
             read,
             insert,
-            load_access,
+            access_sets,
             round_trip,
         });
     }
@@ -569,8 +575,8 @@ async fn set_context(app: &Client, user: Uuid) -> anyhow::Result<()> {
 }
 
 /// `runs` transactions of: context, `select 1` (timed: the round trip),
-/// `select private.load_access(1)` (timed), rollback. After 10% warm-up.
-async fn time_load_access(
+/// [`ACCESS_SETS`] (timed), rollback. After 10% warm-up.
+async fn time_access_sets(
     app: &Client,
     user: Uuid,
     runs: u32,
@@ -580,9 +586,9 @@ async fn time_load_access(
     app.batch_execute("begin").await?;
     set_context(app, user).await?;
     let load = app
-        .prepare("select private.load_access(1)")
+        .prepare(ACCESS_SETS)
         .await
-        .context("preparing load_access")?;
+        .context("preparing the access sets")?;
     let one = app.prepare("select 1").await?;
     app.batch_execute("rollback").await?;
     let mut loads = hierarchy::histogram()?;
@@ -595,7 +601,7 @@ async fn time_load_access(
         app.query_one(&one, &[]).await?;
         let trip = started.elapsed();
         let started = Instant::now();
-        app.query_one(&load, &[]).await.context("load_access")?;
+        app.query_one(&load, &[]).await.context("the access sets")?;
         let took = started.elapsed();
         app.batch_execute("rollback").await?;
         if i >= warmup {
@@ -742,13 +748,13 @@ impl AccessReport {
             }
         }
         let mut out = report::text_table(&rows);
-        out += "\nload_access (client-side, p50 / p95 ms; round trip alone in brackets):\n";
+        out += "\naccess sets (client-side, p50 / p95 ms; round trip alone in brackets):\n";
         for c in &self.cases {
             out += &format!(
                 "  {}: {} / {} ({} / {})\n",
                 c.case.label(),
-                report::ms(c.load_access.p50_us),
-                report::ms(c.load_access.p95_us),
+                report::ms(c.access_sets.p50_us),
+                report::ms(c.access_sets.p95_us),
                 report::ms(c.round_trip.p50_us),
                 report::ms(c.round_trip.p95_us)
             );
@@ -816,23 +822,24 @@ impl AccessReport {
             }
         }
         md += &format!(
-            "\nComputing the caller's access sets, `select private.load_access(1)` inside a fresh \
-             context, {} calls per user after a warm-up, one connection, client-side wall time; \
-             `select 1` in the same transaction is the round trip alone:\n\n",
+            "\nReading the caller's access sets as every read through RLS does (its two init \
+             plans, alone: `{ACCESS_SETS}`) inside a fresh context, {} times per user after a \
+             warm-up, one connection, client-side wall time; `select 1` in the same transaction \
+             is the round trip alone:\n\n",
             report::thousands(u64::from(self.load_runs))
         );
-        md += "| user | restricted nodes in its set | load_access p50 / p95 ms | round trip p50 / p95 ms | load_access minus round trip, p50 ms |\n";
+        md += "| user | restricted nodes in its set | sets p50 / p95 ms | round trip p50 / p95 ms | sets minus round trip, p50 ms |\n";
         md += "|---|--:|--:|--:|--:|\n";
         for c in &self.cases {
             md += &format!(
                 "| {} | {} | {} / {} | {} / {} | {} |\n",
                 c.case.label(),
                 c.restricted_in_set,
-                report::ms(c.load_access.p50_us),
-                report::ms(c.load_access.p95_us),
+                report::ms(c.access_sets.p50_us),
+                report::ms(c.access_sets.p95_us),
                 report::ms(c.round_trip.p50_us),
                 report::ms(c.round_trip.p95_us),
-                report::ms(c.load_access.p50_us.saturating_sub(c.round_trip.p50_us))
+                report::ms(c.access_sets.p50_us.saturating_sub(c.round_trip.p50_us))
             );
         }
         md += "\nNotes:\n\n";
@@ -853,9 +860,11 @@ impl AccessReport {
              rows as the superuser.\n",
             self.targets
         );
-        md += "- The owner passes through `private.admin_orgs()` (one array test per row); the \
-               others through the roots and restricted sets (`&&` per row, `path_allows` only \
-               where a restricted node is on the path).\n";
+        md += "- Per statement, the policy reads the caller's admin organizations and grant nodes \
+               (two index-only scans of the caller's live grants); per row, the owner passes on \
+               `org_id = any(admin organizations)`, the others on one `&&` of the row's grant path \
+               (`private.grant_path`: its path from the deepest restricted node down) with the \
+               grant nodes.\n";
         let failing: Vec<String> = self
             .cases
             .iter()
