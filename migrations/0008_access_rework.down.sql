@@ -479,6 +479,7 @@ begin
 end
 $$;
 
+drop function private.api_token_used(uuid, bytea);
 drop view private.caller_admin_orgs;
 drop view private.caller_grant_nodes;
 drop view private.caller_grants;

@@ -577,6 +577,22 @@ drop policy idempotency_keys_owner_delete on showtree.idempotency_keys;
 create policy idempotency_keys_owner_delete on showtree.idempotency_keys
   for delete to authenticated using (owner_id = (select private.caller_id()));
 
+-- A personal API token was used: its last_used_at moves (at most once a
+-- minute, so a busy token is not a row written per request). Called by the
+-- service after it has matched the secret; the hash is asked again so
+-- nobody can touch a token whose secret they do not hold.
+create function private.api_token_used(p_id uuid, p_secret_hash bytea) returns void
+language sql volatile security definer
+set search_path = ''
+as $$
+  update private.api_tokens
+     set last_used_at = pg_catalog.now()
+   where id = p_id and secret_hash = p_secret_hash and deleted_at is null
+     and (last_used_at is null or last_used_at < pg_catalog.now() - interval '1 minute')
+$$;
+
+revoke execute on function private.api_token_used(uuid, bytea) from public;
+grant execute on function private.api_token_used(uuid, bytea) to anon, authenticated;
 revoke execute on function private.caller_id(),
   private.grant_path(uuid[], uuid, smallint, boolean, smallint),
   private.nodes_track_restricted(), private.nodes_restricted_cascade()
