@@ -31,6 +31,8 @@ pub const DEFAULT_RESTRICTED: u32 = 6;
 pub const DEFAULT_SCATTERED: u32 = 200;
 /// Default of `--duration` (seconds).
 pub const DEFAULT_DURATION: u64 = 15;
+/// Default of `--rounds`.
+pub const DEFAULT_ROUNDS: u32 = 3;
 /// Default of `--clients`.
 pub const DEFAULT_CLIENTS: u32 = 16;
 /// Default of `--threads`.
@@ -73,9 +75,13 @@ pub struct AccessArgs {
     /// Workspaces the scattered user is granted on.
     #[arg(long, default_value_t = DEFAULT_SCATTERED, value_parser = clap::value_parser!(u32).range(1..))]
     pub scattered: u32,
-    /// Seconds of each pgbench run.
+    /// Seconds each statement is measured each way, in all rounds.
     #[arg(long, default_value_t = DEFAULT_DURATION, value_parser = clap::value_parser!(u64).range(1..))]
     pub duration: u64,
+    /// Alternating (a)/(b) pgbench runs per statement, each `--duration /
+    /// --rounds` seconds, so a change in the machine's load hits both.
+    #[arg(long, default_value_t = DEFAULT_ROUNDS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
     /// pgbench clients (`-c`).
     #[arg(long, default_value_t = DEFAULT_CLIENTS, value_parser = clap::value_parser!(u32).range(1..))]
     pub clients: u32,
@@ -109,6 +115,7 @@ impl Default for AccessArgs {
             restricted: DEFAULT_RESTRICTED,
             scattered: DEFAULT_SCATTERED,
             duration: DEFAULT_DURATION,
+            rounds: DEFAULT_ROUNDS,
             clients: DEFAULT_CLIENTS,
             threads: DEFAULT_THREADS,
             load_runs: DEFAULT_LOAD_RUNS,
@@ -133,6 +140,7 @@ impl AccessArgs {
                 .then(|| format!(" --restricted {}", self.restricted)),
             (self.scattered != DEFAULT_SCATTERED)
                 .then(|| format!(" --scattered {}", self.scattered)),
+            (self.rounds != DEFAULT_ROUNDS).then(|| format!(" --rounds {}", self.rounds)),
             (self.threads != DEFAULT_THREADS).then(|| format!(" --threads {}", self.threads)),
             (self.load_runs != DEFAULT_LOAD_RUNS)
                 .then(|| format!(" --load-runs {}", self.load_runs)),
@@ -154,7 +162,7 @@ impl AccessArgs {
         Load {
             clients: self.clients,
             threads: self.threads,
-            duration: Duration::from_secs(self.duration),
+            duration: Duration::from_secs((self.duration / u64::from(self.rounds)).max(1)),
             protocol: Protocol::Prepared,
         }
     }
@@ -238,8 +246,10 @@ pub struct AccessReport {
     pub clients: u32,
     /// pgbench threads.
     pub threads: u32,
-    /// Seconds per run.
+    /// Seconds each statement was measured each way.
     pub duration: u64,
+    /// Alternating runs each way.
+    pub rounds: u32,
     /// Distinct targets per user.
     pub targets: u32,
     /// Timed reads of the access sets per user.
@@ -437,6 +447,7 @@ pub async fn run(args: &AccessArgs, admin_url: &str) -> anyhow::Result<AccessRep
             user.reader,
             &read_ids.iter().map(|id| read_sql(*id)).collect::<Vec<_>>(),
             args.load(),
+            args.rounds,
         )
         .await
         .with_context(|| format!("{}: read", user.case.label()))?;
@@ -450,6 +461,7 @@ pub async fn run(args: &AccessArgs, admin_url: &str) -> anyhow::Result<AccessRep
                 .map(|p| insert_sql(org_id, *p, user.writer))
                 .collect::<Vec<_>>(),
             args.load(),
+            args.rounds,
         )
         .await
         .with_context(|| format!("{}: insert", user.case.label()))?;
@@ -485,6 +497,7 @@ pub async fn run(args: &AccessArgs, admin_url: &str) -> anyhow::Result<AccessRep
         clients: args.clients,
         threads: args.threads,
         duration: args.duration,
+        rounds: args.rounds,
         targets: args.targets,
         load_runs: args.load_runs,
         cases,
@@ -541,18 +554,27 @@ pub fn insert_sql(org_id: Uuid, parent: Uuid, actor: Uuid) -> String {
     )
 }
 
+/// `rounds` runs each way, alternating (a) and (b).
 async fn pair(
     target: &Target,
     superuser: &str,
     user: Uuid,
     statements: &[String],
     load: Load,
+    rounds: u32,
 ) -> anyhow::Result<Pair> {
-    let rls: Vec<String> = statements.iter().map(|s| rls_script(user, s)).collect();
-    let plain: Vec<String> = statements.iter().map(|s| plain_script(s)).collect();
-    let rls = pgbench::run(target, APP_ROLE, &rls, load).await?;
-    let plain = pgbench::run(target, superuser, &plain, load).await?;
-    Ok(Pair { rls, plain })
+    let rls_scripts: Vec<String> = statements.iter().map(|s| rls_script(user, s)).collect();
+    let plain_scripts: Vec<String> = statements.iter().map(|s| plain_script(s)).collect();
+    let mut rls = pgbench::Sample::empty()?;
+    let mut plain = pgbench::Sample::empty()?;
+    for _ in 0..rounds {
+        rls.add(&pgbench::sample(target, APP_ROLE, &rls_scripts, load).await?)?;
+        plain.add(&pgbench::sample(target, superuser, &plain_scripts, load).await?)?;
+    }
+    Ok(Pair {
+        rls: rls.outcome(),
+        plain: plain.outcome(),
+    })
 }
 
 /// Runs `sql` in a transaction opened for `user` and returns its one row.
@@ -783,19 +805,23 @@ impl AccessReport {
         );
         md += &format!(
             "Data: one generated organization of {} nodes, {} restricted workspaces. Each row \
-             below is two pgbench runs of {} s (`-M prepared -c {} -j {}`, custom scripts), one \
-             after the other: **(a)** as `authenticator`, `begin` and \
+             below is {} s of pgbench each way (`-M prepared -c {} -j {}`, custom scripts), in \
+             {} runs each way alternating (a) and (b), so that a change in the machine's load \
+             hits both: **(a)** as `authenticator`, `begin` and \
              `set_config('request.jwt.claims', ...), set_config('role', 'authenticated', true)` \
              sent together between `\\startpipeline` and `\\endpipeline` (one round trip, as \
              `pool::Db::run_as` does), then the statement, then `commit`; **(b)** as the \
              superuser (RLS bypassed), `begin`, the same statement, `commit`. Both make three \
-             round trips per transaction. Latency: every transaction from pgbench's `-l` log, \
-             through an HDR histogram.\n\n",
+             round trips per transaction. Throughput and latency count the transactions of \
+             pgbench's `-l` logs (latency through an HDR histogram) after each run's first \
+             second, where every new connection prepares and plans its statements (a pooled \
+             service does that once per connection, not per request).\n\n",
             report::thousands(self.nodes as u64),
             self.restricted,
             self.duration,
             self.clients,
-            self.threads
+            self.threads,
+            self.rounds
         );
         md += "| user | grants | readable nodes | statement | (a) RLS tps | (b) plain tps | (a)/(b) | (a) p50 / p95 / p99 ms | (b) p50 / p95 / p99 ms |\n";
         md += "|---|--:|--:|---|--:|--:|--:|--:|--:|\n";
