@@ -997,3 +997,56 @@ async fn an_insert_racing_a_restrict_gets_the_new_gate() {
     assert_eq!(gate_mismatches(&w.admin).await, []);
     assert_eq!(readable(&w.app, &manager, &[late.id]).await, [false]);
 }
+
+/// How many audit events at `node` the caller reads.
+async fn events_seen(db: &Db, who: &Caller, node: &Node) -> i64 {
+    db.run_as(who, async |c| {
+        c.query_one(
+            "select count(*) from showtree.audit_events where org_id = $1 and node_id = $2",
+            &[&node.org_id, &node.id],
+        )
+        .await
+        .map_err(DbError::from)
+    })
+    .await
+    .expect("reading events")
+    .get(0)
+}
+
+#[tokio::test]
+async fn money_events_need_finance_at_their_node_and_stop_at_restricted_nodes() {
+    let w = world().await;
+    for (action, metadata) in [
+        ("tasks.created", "{}"),
+        ("invoices.created", r#"{"capability": "finance"}"#),
+    ] {
+        w.admin
+            .execute(
+                "insert into showtree.audit_events (org_id, node_id, action, metadata) \
+                 values ($1, $2, $3, $4::text::jsonb)",
+                &[&w.org.id, &w.green_room.id, &action, &metadata],
+            )
+            .await
+            .expect("event");
+    }
+    let editor = plain_user(&w.admin, "editor@insomniac.test").await;
+    let finance = plain_user(&w.admin, "finance@insomniac.test").await;
+    give(&w.app, &w.owner, &w.lv, &editor, Role::Editor)
+        .await
+        .expect("grant");
+    give(&w.app, &w.owner, &w.lv, &finance, Role::Finance)
+        .await
+        .expect("grant");
+    // backstage is restricted: grants on LV stop there
+    assert_eq!(events_seen(&w.app, &editor, &w.green_room).await, 0);
+    assert_eq!(events_seen(&w.app, &finance, &w.green_room).await, 0);
+    assert_eq!(events_seen(&w.app, &w.owner, &w.green_room).await, 2);
+    give(&w.app, &w.owner, &w.backstage, &editor, Role::Editor)
+        .await
+        .expect("grant");
+    give(&w.app, &w.owner, &w.backstage, &finance, Role::Finance)
+        .await
+        .expect("grant");
+    assert_eq!(events_seen(&w.app, &editor, &w.green_room).await, 1);
+    assert_eq!(events_seen(&w.app, &finance, &w.green_room).await, 2);
+}
