@@ -1050,3 +1050,36 @@ async fn money_events_need_finance_at_their_node_and_stop_at_restricted_nodes() 
     assert_eq!(events_seen(&w.app, &editor, &w.green_room).await, 1);
     assert_eq!(events_seen(&w.app, &finance, &w.green_room).await, 2);
 }
+
+#[tokio::test]
+async fn a_manager_restricts_a_node_only_from_a_grant_the_restriction_keeps() {
+    let w = world().await;
+    let manager = plain_user(&w.admin, "manager@insomniac.test").await;
+    give(&w.app, &w.owner, &w.production, &manager, Role::Manager)
+        .await
+        .expect("grant");
+    let changes = nodes::NodeChanges {
+        restricted: Some(true),
+        ..nodes::NodeChanges::default()
+    };
+    // the new row is checked: from above, the restriction would cut the
+    // manager off, so it is refused and nothing changes
+    let refused = w
+        .app
+        .run_as(&manager, async |c| {
+            nodes::update(c, w.org.id, w.kinetic.id, &changes, None).await
+        })
+        .await;
+    assert_eq!(rule_of(refused), "row_level_security");
+    assert_eq!(readable(&w.app, &manager, &[w.kinetic.id]).await, [true]);
+    // with a grant on the node itself the manager keeps it, and may
+    give(&w.app, &manager, &w.kinetic, &manager, Role::Manager)
+        .await
+        .expect("own grant");
+    restrict(&w.app, &manager, &w.kinetic, true).await;
+    assert_eq!(gate_mismatches(&w.admin).await, []);
+    assert_eq!(
+        readable(&w.app, &manager, &[w.kinetic.id, w.site_ops.id]).await,
+        [true, true]
+    );
+}
