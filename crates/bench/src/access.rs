@@ -2,7 +2,8 @@
 //! organization, the same single-node read and single-row insert run (a)
 //! through the caller's context as the service opens it and (b) as plain
 //! SQL by a superuser (no RLS), both as pgbench custom scripts, in one run;
-//! plus the time `private.load_access` takes to compute a caller's sets.
+//! plus the time the caller's access sets take to read, as every RLS
+//! statement reads them ([`ACCESS_SETS`]).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -30,6 +31,8 @@ pub const DEFAULT_RESTRICTED: u32 = 6;
 pub const DEFAULT_SCATTERED: u32 = 200;
 /// Default of `--duration` (seconds).
 pub const DEFAULT_DURATION: u64 = 15;
+/// Default of `--rounds`.
+pub const DEFAULT_ROUNDS: u32 = 3;
 /// Default of `--clients`.
 pub const DEFAULT_CLIENTS: u32 = 16;
 /// Default of `--threads`.
@@ -47,6 +50,11 @@ pub const DEFAULT_DATABASE: &str = "showtree_bench_access";
 const MARKER: &str = "showtree bench access";
 /// The service's login role (migration 0003).
 pub const APP_ROLE: &str = "authenticator";
+/// What each statement through RLS reads of the caller's access, as the
+/// `nodes_select` policy reads it (migration 0008): its admin organizations
+/// and the nodes of its grants.
+pub const ACCESS_SETS: &str = "select array(select a.org_id from private.caller_admin_orgs a), \
+     array(select g.node_id from private.caller_grant_nodes g)";
 /// Where the results go in the markdown file.
 const SECTION_START: &str = "<!-- bench:access:start -->";
 const SECTION_END: &str = "<!-- bench:access:end -->";
@@ -67,16 +75,20 @@ pub struct AccessArgs {
     /// Workspaces the scattered user is granted on.
     #[arg(long, default_value_t = DEFAULT_SCATTERED, value_parser = clap::value_parser!(u32).range(1..))]
     pub scattered: u32,
-    /// Seconds of each pgbench run.
+    /// Seconds each statement is measured each way, in all rounds.
     #[arg(long, default_value_t = DEFAULT_DURATION, value_parser = clap::value_parser!(u64).range(1..))]
     pub duration: u64,
+    /// Alternating (a)/(b) pgbench runs per statement, each `--duration /
+    /// --rounds` seconds, so a change in the machine's load hits both.
+    #[arg(long, default_value_t = DEFAULT_ROUNDS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
     /// pgbench clients (`-c`).
     #[arg(long, default_value_t = DEFAULT_CLIENTS, value_parser = clap::value_parser!(u32).range(1..))]
     pub clients: u32,
     /// pgbench threads (`-j`).
     #[arg(long, default_value_t = DEFAULT_THREADS, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: u32,
-    /// Timed `private.load_access` calls per user.
+    /// Timed reads of the caller's access sets ([`ACCESS_SETS`]) per user.
     #[arg(long, default_value_t = DEFAULT_LOAD_RUNS, value_parser = clap::value_parser!(u32).range(1..))]
     pub load_runs: u32,
     /// Distinct nodes (one pgbench script each) read, and parents inserted under, per user.
@@ -103,6 +115,7 @@ impl Default for AccessArgs {
             restricted: DEFAULT_RESTRICTED,
             scattered: DEFAULT_SCATTERED,
             duration: DEFAULT_DURATION,
+            rounds: DEFAULT_ROUNDS,
             clients: DEFAULT_CLIENTS,
             threads: DEFAULT_THREADS,
             load_runs: DEFAULT_LOAD_RUNS,
@@ -127,6 +140,7 @@ impl AccessArgs {
                 .then(|| format!(" --restricted {}", self.restricted)),
             (self.scattered != DEFAULT_SCATTERED)
                 .then(|| format!(" --scattered {}", self.scattered)),
+            (self.rounds != DEFAULT_ROUNDS).then(|| format!(" --rounds {}", self.rounds)),
             (self.threads != DEFAULT_THREADS).then(|| format!(" --threads {}", self.threads)),
             (self.load_runs != DEFAULT_LOAD_RUNS)
                 .then(|| format!(" --load-runs {}", self.load_runs)),
@@ -148,7 +162,7 @@ impl AccessArgs {
         Load {
             clients: self.clients,
             threads: self.threads,
-            duration: Duration::from_secs(self.duration),
+            duration: Duration::from_secs((self.duration / u64::from(self.rounds)).max(1)),
             protocol: Protocol::Prepared,
         }
     }
@@ -207,14 +221,14 @@ pub struct CaseResult {
     pub grants: usize,
     /// Nodes the reading user can read (checked through RLS).
     pub readable: usize,
-    /// Restricted nodes in the caller's set (`load_access(7)`).
+    /// Restricted nodes in the caller's set (`private.restricted_nodes()`).
     pub restricted_in_set: usize,
     /// The single-node read.
     pub read: Pair,
     /// The single-row insert.
     pub insert: Pair,
-    /// `select private.load_access(1)` inside the context, client-side.
-    pub load_access: Latency,
+    /// [`ACCESS_SETS`] inside the context, client-side.
+    pub access_sets: Latency,
     /// `select 1` in the same transactions: the round trip alone.
     pub round_trip: Latency,
 }
@@ -232,11 +246,13 @@ pub struct AccessReport {
     pub clients: u32,
     /// pgbench threads.
     pub threads: u32,
-    /// Seconds per run.
+    /// Seconds each statement was measured each way.
     pub duration: u64,
+    /// Alternating runs each way.
+    pub rounds: u32,
     /// Distinct targets per user.
     pub targets: u32,
-    /// Calls of `load_access` per user.
+    /// Timed reads of the access sets per user.
     pub load_runs: u32,
     /// One entry per [`Case`].
     pub cases: Vec<CaseResult>,
@@ -392,7 +408,7 @@ pub async fn run(args: &AccessArgs, admin_url: &str) -> anyhow::Result<AccessRep
         let restricted_in_set: i64 = in_context(
             &app,
             user.reader,
-            "select coalesce(cardinality(private.load_access(7)), 0)::int8",
+            "select coalesce(cardinality(private.restricted_nodes()), 0)::int8",
         )
         .await?
         .get(0);
@@ -431,6 +447,7 @@ pub async fn run(args: &AccessArgs, admin_url: &str) -> anyhow::Result<AccessRep
             user.reader,
             &read_ids.iter().map(|id| read_sql(*id)).collect::<Vec<_>>(),
             args.load(),
+            args.rounds,
         )
         .await
         .with_context(|| format!("{}: read", user.case.label()))?;
@@ -444,10 +461,11 @@ pub async fn run(args: &AccessArgs, admin_url: &str) -> anyhow::Result<AccessRep
                 .map(|p| insert_sql(org_id, *p, user.writer))
                 .collect::<Vec<_>>(),
             args.load(),
+            args.rounds,
         )
         .await
         .with_context(|| format!("{}: insert", user.case.label()))?;
-        let (load_access, round_trip) = time_load_access(&app, user.reader, args.load_runs).await?;
+        let (access_sets, round_trip) = time_access_sets(&app, user.reader, args.load_runs).await?;
         cases.push(CaseResult {
             case: user.case,
             grants: user.grants.len(),
@@ -455,7 +473,7 @@ pub async fn run(args: &AccessArgs, admin_url: &str) -> anyhow::Result<AccessRep
             restricted_in_set: usize::try_from(restricted_in_set).unwrap_or(0),
             read,
             insert,
-            load_access,
+            access_sets,
             round_trip,
         });
     }
@@ -479,6 +497,7 @@ pub async fn run(args: &AccessArgs, admin_url: &str) -> anyhow::Result<AccessRep
         clients: args.clients,
         threads: args.threads,
         duration: args.duration,
+        rounds: args.rounds,
         targets: args.targets,
         load_runs: args.load_runs,
         cases,
@@ -535,18 +554,27 @@ pub fn insert_sql(org_id: Uuid, parent: Uuid, actor: Uuid) -> String {
     )
 }
 
+/// `rounds` runs each way, alternating (a) and (b).
 async fn pair(
     target: &Target,
     superuser: &str,
     user: Uuid,
     statements: &[String],
     load: Load,
+    rounds: u32,
 ) -> anyhow::Result<Pair> {
-    let rls: Vec<String> = statements.iter().map(|s| rls_script(user, s)).collect();
-    let plain: Vec<String> = statements.iter().map(|s| plain_script(s)).collect();
-    let rls = pgbench::run(target, APP_ROLE, &rls, load).await?;
-    let plain = pgbench::run(target, superuser, &plain, load).await?;
-    Ok(Pair { rls, plain })
+    let rls_scripts: Vec<String> = statements.iter().map(|s| rls_script(user, s)).collect();
+    let plain_scripts: Vec<String> = statements.iter().map(|s| plain_script(s)).collect();
+    let mut rls = pgbench::Sample::empty()?;
+    let mut plain = pgbench::Sample::empty()?;
+    for _ in 0..rounds {
+        rls.add(&pgbench::sample(target, APP_ROLE, &rls_scripts, load).await?)?;
+        plain.add(&pgbench::sample(target, superuser, &plain_scripts, load).await?)?;
+    }
+    Ok(Pair {
+        rls: rls.outcome(),
+        plain: plain.outcome(),
+    })
 }
 
 /// Runs `sql` in a transaction opened for `user` and returns its one row.
@@ -569,8 +597,8 @@ async fn set_context(app: &Client, user: Uuid) -> anyhow::Result<()> {
 }
 
 /// `runs` transactions of: context, `select 1` (timed: the round trip),
-/// `select private.load_access(1)` (timed), rollback. After 10% warm-up.
-async fn time_load_access(
+/// [`ACCESS_SETS`] (timed), rollback. After 10% warm-up.
+async fn time_access_sets(
     app: &Client,
     user: Uuid,
     runs: u32,
@@ -580,9 +608,9 @@ async fn time_load_access(
     app.batch_execute("begin").await?;
     set_context(app, user).await?;
     let load = app
-        .prepare("select private.load_access(1)")
+        .prepare(ACCESS_SETS)
         .await
-        .context("preparing load_access")?;
+        .context("preparing the access sets")?;
     let one = app.prepare("select 1").await?;
     app.batch_execute("rollback").await?;
     let mut loads = hierarchy::histogram()?;
@@ -595,7 +623,7 @@ async fn time_load_access(
         app.query_one(&one, &[]).await?;
         let trip = started.elapsed();
         let started = Instant::now();
-        app.query_one(&load, &[]).await.context("load_access")?;
+        app.query_one(&load, &[]).await.context("the access sets")?;
         let took = started.elapsed();
         app.batch_execute("rollback").await?;
         if i >= warmup {
@@ -742,13 +770,13 @@ impl AccessReport {
             }
         }
         let mut out = report::text_table(&rows);
-        out += "\nload_access (client-side, p50 / p95 ms; round trip alone in brackets):\n";
+        out += "\naccess sets (client-side, p50 / p95 ms; round trip alone in brackets):\n";
         for c in &self.cases {
             out += &format!(
                 "  {}: {} / {} ({} / {})\n",
                 c.case.label(),
-                report::ms(c.load_access.p50_us),
-                report::ms(c.load_access.p95_us),
+                report::ms(c.access_sets.p50_us),
+                report::ms(c.access_sets.p95_us),
                 report::ms(c.round_trip.p50_us),
                 report::ms(c.round_trip.p95_us)
             );
@@ -777,19 +805,23 @@ impl AccessReport {
         );
         md += &format!(
             "Data: one generated organization of {} nodes, {} restricted workspaces. Each row \
-             below is two pgbench runs of {} s (`-M prepared -c {} -j {}`, custom scripts), one \
-             after the other: **(a)** as `authenticator`, `begin` and \
+             below is {} s of pgbench each way (`-M prepared -c {} -j {}`, custom scripts), in \
+             {} runs each way alternating (a) and (b), so that a change in the machine's load \
+             hits both: **(a)** as `authenticator`, `begin` and \
              `set_config('request.jwt.claims', ...), set_config('role', 'authenticated', true)` \
              sent together between `\\startpipeline` and `\\endpipeline` (one round trip, as \
              `pool::Db::run_as` does), then the statement, then `commit`; **(b)** as the \
              superuser (RLS bypassed), `begin`, the same statement, `commit`. Both make three \
-             round trips per transaction. Latency: every transaction from pgbench's `-l` log, \
-             through an HDR histogram.\n\n",
+             round trips per transaction. Throughput and latency count the transactions of \
+             pgbench's `-l` logs (latency through an HDR histogram) after each run's first \
+             second, where every new connection prepares and plans its statements (a pooled \
+             service does that once per connection, not per request).\n\n",
             report::thousands(self.nodes as u64),
             self.restricted,
             self.duration,
             self.clients,
-            self.threads
+            self.threads,
+            self.rounds
         );
         md += "| user | grants | readable nodes | statement | (a) RLS tps | (b) plain tps | (a)/(b) | (a) p50 / p95 / p99 ms | (b) p50 / p95 / p99 ms |\n";
         md += "|---|--:|--:|---|--:|--:|--:|--:|--:|\n";
@@ -816,23 +848,24 @@ impl AccessReport {
             }
         }
         md += &format!(
-            "\nComputing the caller's access sets, `select private.load_access(1)` inside a fresh \
-             context, {} calls per user after a warm-up, one connection, client-side wall time; \
-             `select 1` in the same transaction is the round trip alone:\n\n",
+            "\nReading the caller's access sets as every read through RLS does (its two init \
+             plans, alone: `{ACCESS_SETS}`) inside a fresh context, {} times per user after a \
+             warm-up, one connection, client-side wall time; `select 1` in the same transaction \
+             is the round trip alone:\n\n",
             report::thousands(u64::from(self.load_runs))
         );
-        md += "| user | restricted nodes in its set | load_access p50 / p95 ms | round trip p50 / p95 ms | load_access minus round trip, p50 ms |\n";
+        md += "| user | restricted nodes in its set | sets p50 / p95 ms | round trip p50 / p95 ms | sets minus round trip, p50 ms |\n";
         md += "|---|--:|--:|--:|--:|\n";
         for c in &self.cases {
             md += &format!(
                 "| {} | {} | {} / {} | {} / {} | {} |\n",
                 c.case.label(),
                 c.restricted_in_set,
-                report::ms(c.load_access.p50_us),
-                report::ms(c.load_access.p95_us),
+                report::ms(c.access_sets.p50_us),
+                report::ms(c.access_sets.p95_us),
                 report::ms(c.round_trip.p50_us),
                 report::ms(c.round_trip.p95_us),
-                report::ms(c.load_access.p50_us.saturating_sub(c.round_trip.p50_us))
+                report::ms(c.access_sets.p50_us.saturating_sub(c.round_trip.p50_us))
             );
         }
         md += "\nNotes:\n\n";
@@ -853,9 +886,11 @@ impl AccessReport {
              rows as the superuser.\n",
             self.targets
         );
-        md += "- The owner passes through `private.admin_orgs()` (one array test per row); the \
-               others through the roots and restricted sets (`&&` per row, `path_allows` only \
-               where a restricted node is on the path).\n";
+        md += "- Per statement, the policy reads the caller's admin organizations and grant nodes \
+               (two index-only scans of the caller's live grants); per row, the owner passes on \
+               `org_id = any(admin organizations)`, the others on one `&&` of the row's grant path \
+               (`private.grant_path`: its path from the deepest restricted node down) with the \
+               grant nodes.\n";
         let failing: Vec<String> = self
             .cases
             .iter()

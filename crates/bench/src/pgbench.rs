@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
+use hdrhistogram::Histogram;
 use tokio_postgres::config::Host;
 
 use crate::hierarchy::histogram;
@@ -79,12 +80,56 @@ pub struct Load {
 /// What one run measured.
 #[derive(Debug, Clone, Copy)]
 pub struct Outcome {
-    /// pgbench's `tps` (without initial connection time).
+    /// Transactions per second over the steady part of the runs.
     pub tps: f64,
-    /// Per-transaction latency from the `-l` logs.
+    /// Per-transaction latency from the `-l` logs, steady part.
     pub latency: Latency,
     /// Transactions that failed (serialization or deadlock retries exhausted).
     pub failed: u64,
+}
+
+/// The transactions of one or more runs, steady parts only: each run's
+/// first second (at most its first fifth) is left out, since every new
+/// connection prepares and plans its statements then, which a pooled
+/// service does once per connection, not per request.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Latency (µs) of every transaction completed in a steady part.
+    pub histogram: Histogram<u64>,
+    /// Length of the steady parts, in seconds.
+    pub seconds: f64,
+    /// Failed transactions, from pgbench's summaries.
+    pub failed: u64,
+}
+
+impl Sample {
+    /// Nothing yet.
+    pub fn empty() -> anyhow::Result<Sample> {
+        Ok(Sample {
+            histogram: histogram()?,
+            seconds: 0.0,
+            failed: 0,
+        })
+    }
+
+    /// Adds another run's transactions.
+    pub fn add(&mut self, other: &Sample) -> anyhow::Result<()> {
+        self.histogram
+            .add(&other.histogram)
+            .context("merging latency histograms")?;
+        self.seconds += other.seconds;
+        self.failed += other.failed;
+        Ok(())
+    }
+
+    /// Throughput and latency of all of it.
+    pub fn outcome(&self) -> Outcome {
+        Outcome {
+            tps: self.histogram.len() as f64 / self.seconds.max(f64::MIN_POSITIVE),
+            latency: Latency::from_histogram(&self.histogram),
+            failed: self.failed,
+        }
+    }
 }
 
 /// Runs pgbench with `scripts` (each a custom script, picked at random per
@@ -95,6 +140,16 @@ pub async fn run(
     scripts: &[String],
     load: Load,
 ) -> anyhow::Result<Outcome> {
+    Ok(sample(target, user, scripts, load).await?.outcome())
+}
+
+/// [`run`], keeping the transactions so runs can be merged.
+pub async fn sample(
+    target: &Target,
+    user: &str,
+    scripts: &[String],
+    load: Load,
+) -> anyhow::Result<Sample> {
     ensure!(
         !scripts.is_empty() && scripts.len() <= MAX_SCRIPTS,
         "pgbench takes 1 to {MAX_SCRIPTS} scripts, got {}",
@@ -144,18 +199,16 @@ pub async fn run(
             tail(&stdout)
         );
     }
-    let tps = summary_value(&stdout, "tps = ")
-        .with_context(|| format!("no tps in pgbench's output: {}", tail(&stdout)))?;
     let failed = summary_value(&stdout, "number of failed transactions: ").unwrap_or(0.0) as u64;
-    let latency = read_logs(dir.path())?;
+    let (histogram, seconds) = read_logs(dir.path())?;
     ensure!(
-        latency.count > 0,
+        !histogram.is_empty(),
         "pgbench logged no transaction: {}",
         tail(&stderr)
     );
-    Ok(Outcome {
-        tps,
-        latency,
+    Ok(Sample {
+        histogram,
+        seconds,
         failed,
     })
 }
@@ -168,28 +221,44 @@ fn summary_value(stdout: &str, prefix: &str) -> Option<f64> {
     })
 }
 
-/// The latency column (third, microseconds) of every `tx*` log in `dir`.
-fn read_logs(dir: &Path) -> anyhow::Result<Latency> {
-    let mut h = histogram()?;
+/// The latency (third column, µs) of every transaction in the `tx*` logs
+/// of `dir` that completed in the run's steady part, and that part's length
+/// in seconds. A line is `client transaction latency script epoch epoch_us`
+/// (completion time); failed and skipped transactions say so instead of a
+/// latency.
+fn read_logs(dir: &Path) -> anyhow::Result<(Histogram<u64>, f64)> {
+    let mut done: Vec<(u64, u64)> = Vec::new();
     for entry in std::fs::read_dir(dir).context("listing pgbench's logs")? {
         let entry = entry?;
         if !entry.file_name().to_string_lossy().starts_with("tx") {
             continue;
         }
         let text = std::fs::read_to_string(entry.path()).context("reading a pgbench log")?;
-        for line in text.lines() {
-            // client transaction latency script epoch epoch_us; failed and
-            // skipped transactions say so instead of a latency
-            if let Some(us) = line
-                .split_whitespace()
-                .nth(2)
-                .and_then(|t| t.parse::<u64>().ok())
-            {
-                h.saturating_record(us);
-            }
+        done.extend(text.lines().filter_map(completed));
+    }
+    let mut h = histogram()?;
+    let Some(start) = done.iter().map(|&(end, us)| end.saturating_sub(us)).min() else {
+        return Ok((h, 0.0));
+    };
+    let end = done.iter().map(|&(end, _)| end).max().unwrap_or(start);
+    let warm_up = (end.saturating_sub(start) / 5).min(1_000_000);
+    let steady = start + warm_up;
+    for &(at, us) in &done {
+        if at >= steady {
+            h.saturating_record(us);
         }
     }
-    Ok(Latency::from_histogram(&h))
+    Ok((h, end.saturating_sub(steady) as f64 / 1e6))
+}
+
+/// (completion time in µs since the epoch, latency in µs) of a completed
+/// transaction's log line.
+fn completed(line: &str) -> Option<(u64, u64)> {
+    let mut fields = line.split_whitespace();
+    let latency: u64 = fields.nth(2)?.parse().ok()?;
+    let epoch: u64 = fields.nth(1)?.parse().ok()?;
+    let epoch_us: u64 = fields.next()?.parse().ok()?;
+    Some((epoch * 1_000_000 + epoch_us, latency))
 }
 
 fn tail(text: &str) -> String {
@@ -211,5 +280,15 @@ mod tests {
             summary_value(out, "number of failed transactions: "),
             Some(2.0)
         );
+    }
+
+    #[test]
+    fn reads_completed_transactions_from_a_log_line() {
+        assert_eq!(
+            completed("3 17 1523 0 1700000000 250000"),
+            Some((1_700_000_000_250_000, 1523))
+        );
+        assert_eq!(completed("3 18 failed 0 1700000000 260000"), None);
+        assert_eq!(completed("3 19 skipped 0 1700000000 270000"), None);
     }
 }

@@ -134,6 +134,22 @@ pub async fn token_lookup(
     row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
 }
 
+/// Records that a token was used (its `last_used_at`, at most once a
+/// minute); `secret_hash` is the stored hash the service just matched.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn token_used(
+    c: &impl GenericClient,
+    token_id: Uuid,
+    secret_hash: &[u8],
+) -> Result<(), DbError> {
+    c.execute(
+        "select private.api_token_used($1, $2)",
+        &[&token_id, &secret_hash],
+    )
+    .await?;
+    Ok(())
+}
+
 /// The caller's live tokens.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list_tokens(c: &impl Sql) -> Result<Vec<ApiToken>, DbError> {

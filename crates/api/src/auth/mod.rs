@@ -66,17 +66,22 @@ impl FromRequestParts<AppState> for Auth {
                 .await;
             return Err(ApiError::Unauthenticated);
         };
-        let stored = state
+        // looked up, matched and marked used in one transaction
+        let owner = state
             .db
-            .run_anonymous(async |tx| {
-                Ok::<_, ApiError>(showtree_db::auth::token_lookup(tx, id).await?)
-            })
+            .run_anonymous(
+                async |tx| match showtree_db::auth::token_lookup(tx, id).await? {
+                    Some((owner, hash)) if api_token::matches(secret, &hash) => {
+                        showtree_db::auth::token_used(tx, id, &hash).await?;
+                        Ok::<_, ApiError>(Some(owner))
+                    }
+                    _ => Ok(None),
+                },
+            )
             .await?;
-        match stored {
-            Some((owner, hash)) if api_token::matches(secret, &hash) => {
-                Ok(Auth(Caller::user(owner)))
-            }
-            _ => {
+        match owner {
+            Some(owner) => Ok(Auth(Caller::user(owner))),
+            None => {
                 state
                     .record_denied(
                         None,

@@ -483,14 +483,16 @@ pub async fn get_node(
     auth: Auth,
     Path(NodeId { id }): Path<NodeId>,
 ) -> Result<Response, ApiError> {
-    let (view, etag) = state
+    let result = state
         .db
         .run_as(&auth.0, async |tx| {
             let node = nodes::find(tx, id).await?;
             let role = require(tx, &node, Capability::Read).await?;
             view(tx, node, role).await
         })
-        .await?;
+        .await;
+    audit_denial(&state, &auth, None, "node.read", result.as_ref().err()).await;
+    let (view, etag) = result?;
     Ok(with_etag(view, &etag))
 }
 
@@ -837,7 +839,9 @@ pub async fn children(
             let fetch = i32::try_from(limit + 1).unwrap_or(i32::MAX);
             Ok::<_, ApiError>(nodes::children_page(tx, node.org_id, node.id, after, fetch).await?)
         })
-        .await?;
+        .await;
+    audit_denial(&state, &auth, None, "node.children", rows.as_ref().err()).await;
+    let rows = rows?;
     let page = Page::from_rows(
         rows,
         limit,
@@ -872,7 +876,9 @@ pub async fn ancestors(
             require(tx, &node, Capability::Read).await?;
             Ok::<_, ApiError>(nodes::ancestors(tx, node.org_id, node.id).await?)
         })
-        .await?;
+        .await;
+    audit_denial(&state, &auth, None, "node.ancestors", rows.as_ref().err()).await;
+    let rows = rows?;
     Ok(Json(Ancestors {
         items: rows.into_iter().map(NodeSummary::from).collect(),
     }))
@@ -929,7 +935,9 @@ pub async fn subtree(
                 nodes::subtree(tx, node.org_id, node.id, kind, after.as_deref(), fetch).await?,
             )
         })
-        .await?;
+        .await;
+    audit_denial(&state, &auth, None, "node.subtree", rows.as_ref().err()).await;
+    let rows = rows?;
     let page = Page::from_rows(rows, limit, Node::path, NodeSummary::from);
     Ok(Json(page.into()))
 }

@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{spawn_app, spawn_with};
+use crate::helpers::{spawn_app, spawn_with, uuid};
 
 #[tokio::test]
 async fn signup_makes_the_user_owner_of_a_new_organization() {
@@ -198,6 +198,39 @@ async fn api_tokens_work_until_revoked() {
     app.delete(&format!("/v1/auth/tokens/{token_id}"), &owner.token, None)
         .await
         .problem(404);
+}
+
+#[tokio::test]
+async fn using_an_api_token_stamps_its_last_use() {
+    let app = spawn_app().await;
+    let owner = app.signup("owner@example.com", "Acme").await;
+    let created = app
+        .post("/v1/auth/tokens", &owner.token, &json!({"name": "ci"}))
+        .await;
+    let created = created.ok(201).clone();
+    let secret = created["secret"].as_str().expect("secret").to_owned();
+    let token_id = uuid(&created["id"]);
+    let admin = app._db.as_ref().expect("test database").client().await;
+    let last_used = async || -> Option<time::OffsetDateTime> {
+        admin
+            .query_one(
+                "select last_used_at from private.api_tokens where id = $1",
+                &[&token_id],
+            )
+            .await
+            .expect("token row")
+            .get(0)
+    };
+    assert_eq!(last_used().await, None, "not used yet");
+    // a refused secret for the same id stamps nothing
+    let forged = format!("st_{}_{}", token_id.simple(), "x".repeat(43));
+    app.get("/v1/me", &forged).await.problem(401);
+    assert_eq!(last_used().await, None);
+    app.get("/v1/me", &secret).await.ok(200);
+    let first = last_used().await.expect("stamped on use");
+    // within the minute another use writes nothing
+    app.get("/v1/me", &secret).await.ok(200);
+    assert_eq!(last_used().await, Some(first));
 }
 
 #[tokio::test]

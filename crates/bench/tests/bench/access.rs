@@ -33,7 +33,7 @@ async fn access_bench_runs_both_ways_for_every_user_and_writes_its_markdown_sect
             assert!(pair.rls.latency.count > 0, "{:?}", c.case);
             assert!(pair.plain.latency.count > 0, "{:?}", c.case);
         }
-        assert_eq!(c.load_access.count, 5, "{:?}", c.case);
+        assert_eq!(c.access_sets.count, 5, "{:?}", c.case);
     }
 
     let text = std::fs::read_to_string(&markdown).expect("read the docs");

@@ -743,3 +743,343 @@ async fn audit_partitions_take_this_months_events_and_keep_rls() {
         .expect("owner reads");
     assert_eq!(seen, in_month);
 }
+
+/// `restricted` on a node, as the owner's request would set it.
+async fn restrict(db: &Db, who: &Caller, node: &Node, restricted: bool) {
+    let changes = nodes::NodeChanges {
+        restricted: Some(restricted),
+        ..nodes::NodeChanges::default()
+    };
+    db.run_as(who, async |c| {
+        nodes::update(c, node.org_id, node.id, &changes, None).await
+    })
+    .await
+    .expect("restricting");
+}
+
+/// Which of `ids` the caller can read, each read in its own transaction.
+async fn readable(db: &Db, who: &Caller, ids: &[Uuid]) -> Vec<bool> {
+    let mut out = Vec::new();
+    for &id in ids {
+        out.push(match find(db, who, id).await {
+            Ok(_) => true,
+            Err(DbError::NotFound) => false,
+            Err(e) => panic!("reading {id}: {e:?}"),
+        });
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_revoked_grant_stops_at_the_next_transaction_on_the_same_connection() {
+    let w = world().await;
+    // one connection: whatever a session could keep, the next caller inherits
+    let db = Db::new(&w._db.app_url(), 1).expect("pool of one");
+    let viewer = plain_user(&w.admin, "viewer@insomniac.test").await;
+    let grant = give(&db, &w.owner, &w.production, &viewer, Role::Viewer)
+        .await
+        .expect("grant");
+    assert_eq!(
+        readable(&db, &viewer, &[w.lv.id, w.site_ops.id]).await,
+        [true, true]
+    );
+    db.run_as(&w.owner, async |c| grants::revoke(c, grant.id).await)
+        .await
+        .expect("revoke");
+    assert_eq!(
+        readable(&db, &viewer, &[w.lv.id, w.site_ops.id]).await,
+        [false, false]
+    );
+    // each statement reads the grants its snapshot sees: a grant committed
+    // between two statements of one transaction counts at the second
+    let (before, after) = db
+        .run_as(&viewer, async |c| {
+            let before = nodes::find(c, w.lv.id).await.is_ok();
+            w.admin
+                .execute(
+                    "insert into showtree.grants (org_id, node_id, user_id, role) \
+                     values ($1, $2, $3, 'viewer')",
+                    &[&w.org.id, &w.lv.id, &viewer.user_id],
+                )
+                .await
+                .expect("grant from elsewhere");
+            let after = nodes::find(c, w.lv.id).await.is_ok();
+            Ok::<_, DbError>((before, after))
+        })
+        .await
+        .expect("one transaction");
+    assert_eq!((before, after), (false, true));
+}
+
+#[tokio::test]
+async fn restricting_a_node_stops_grants_above_it_at_the_next_transaction() {
+    let w = world().await;
+    let db = Db::new(&w._db.app_url(), 1).expect("pool of one");
+    let manager = plain_user(&w.admin, "manager@insomniac.test").await;
+    give(&db, &w.owner, &w.production, &manager, Role::Manager)
+        .await
+        .expect("grant");
+    let below = [w.kinetic.id, w.site_ops.id];
+    assert_eq!(readable(&db, &manager, &below).await, [true, true]);
+    restrict(&db, &w.owner, &w.kinetic, true).await;
+    assert_eq!(readable(&db, &manager, &below).await, [false, false]);
+    assert_eq!(readable(&db, &w.owner, &below).await, [true, true]);
+    // a grant on the restricted node opens it and what is under it
+    let direct = give(&db, &w.owner, &w.kinetic, &manager, Role::Viewer)
+        .await
+        .expect("direct grant");
+    assert_eq!(readable(&db, &manager, &below).await, [true, true]);
+    db.run_as(&w.owner, async |c| grants::revoke(c, direct.id).await)
+        .await
+        .expect("revoke");
+    assert_eq!(readable(&db, &manager, &below).await, [false, false]);
+    restrict(&db, &w.owner, &w.kinetic, false).await;
+    assert_eq!(readable(&db, &manager, &below).await, [true, true]);
+}
+
+#[tokio::test]
+async fn moving_a_subtree_out_from_under_a_grant_hides_it_at_the_next_transaction() {
+    let w = world().await;
+    let db = Db::new(&w._db.app_url(), 1).expect("pool of one");
+    let viewer = plain_user(&w.admin, "viewer@insomniac.test").await;
+    give(&db, &w.owner, &w.lv, &viewer, Role::Viewer)
+        .await
+        .expect("grant");
+    let moved = [w.kinetic.id, w.site_ops.id];
+    assert_eq!(readable(&db, &viewer, &moved).await, [true, true]);
+    db.run_as(&w.owner, async |c| {
+        nodes::move_to(c, w.org.id, w.kinetic.id, w.orlando.id, None).await
+    })
+    .await
+    .expect("move out");
+    assert_eq!(readable(&db, &viewer, &moved).await, [false, false]);
+    // moved back, under the restricted backstage: grants above stop there
+    db.run_as(&w.owner, async |c| {
+        nodes::move_to(c, w.org.id, w.kinetic.id, w.backstage.id, None).await
+    })
+    .await
+    .expect("move under backstage");
+    assert_eq!(readable(&db, &viewer, &moved).await, [false, false]);
+    db.run_as(&w.owner, async |c| {
+        nodes::move_to(c, w.org.id, w.kinetic.id, w.lv.id, None).await
+    })
+    .await
+    .expect("move back");
+    assert_eq!(readable(&db, &viewer, &moved).await, [true, true]);
+}
+
+/// Every node whose restricted_ancestor_depth differs from the depth of
+/// its deepest restricted ancestor, recomputed from the flags.
+async fn gate_mismatches(admin: &Client) -> Vec<(String, i16, i16)> {
+    admin
+        .query(
+            "select n.name, n.restricted_ancestor_depth, \
+                    coalesce((select max(r.depth) from showtree.nodes r \
+                               where r.org_id = n.org_id and r.id = any(n.ancestors) \
+                                 and r.restricted), 0)::int2 as expected \
+               from showtree.nodes n",
+            &[],
+        )
+        .await
+        .expect("gates")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .filter(|(_, has, expected): &(String, i16, i16)| has != expected)
+        .collect()
+}
+
+#[tokio::test]
+async fn restricted_ancestor_depth_follows_inserts_moves_and_restricting() {
+    let w = world().await;
+    let owner = &w.owner;
+    assert_eq!(gate_mismatches(&w.admin).await, []);
+    // a deeper tree under the restricted backstage, then reshaped
+    let dressing = make(
+        &w.app,
+        owner,
+        &w.green_room,
+        NodeKind::Workspace,
+        "Dressing",
+    )
+    .await
+    .expect("dressing");
+    make(&w.app, owner, &dressing, NodeKind::Workspace, "Mirror")
+        .await
+        .expect("mirror");
+    restrict(&w.app, owner, &w.green_room, true).await;
+    assert_eq!(gate_mismatches(&w.admin).await, []);
+    let updated_before: time::OffsetDateTime = w
+        .admin
+        .query_one(
+            "select updated_at from showtree.nodes where id = $1",
+            &[&dressing.id],
+        )
+        .await
+        .expect("updated_at")
+        .get(0);
+    restrict(&w.app, owner, &w.backstage, false).await;
+    assert_eq!(gate_mismatches(&w.admin).await, []);
+    // the subtree's derived column changed, its rows did not
+    let updated_after: time::OffsetDateTime = w
+        .admin
+        .query_one(
+            "select updated_at from showtree.nodes where id = $1",
+            &[&dressing.id],
+        )
+        .await
+        .expect("updated_at")
+        .get(0);
+    assert_eq!(updated_before, updated_after);
+    // moves of restricted nodes, of subtrees holding one, under one
+    restrict(&w.app, owner, &w.backstage, true).await;
+    for (node, parent) in [
+        (&w.backstage, &w.orlando),
+        (&w.green_room, &w.site_ops),
+        (&w.kinetic, &w.backstage),
+        (&w.green_room, &w.lv),
+    ] {
+        w.app
+            .run_as(owner, async |c| {
+                nodes::move_to(c, w.org.id, node.id, parent.id, None).await
+            })
+            .await
+            .expect("move");
+        assert_eq!(
+            gate_mismatches(&w.admin).await,
+            [],
+            "after moving {}",
+            node.id
+        );
+    }
+    restrict(&w.app, owner, &w.lv, true).await;
+    restrict(&w.app, owner, &w.production, true).await;
+    restrict(&w.app, owner, &w.lv, false).await;
+    assert_eq!(gate_mismatches(&w.admin).await, []);
+    // clients cannot write it
+    let forged = w
+        .app
+        .run_as(owner, async |c| {
+            c.execute(
+                "update showtree.nodes set restricted_ancestor_depth = 0 where id = $1",
+                &[&w.green_room.id],
+            )
+            .await
+            .map_err(DbError::from)
+        })
+        .await;
+    assert_eq!(rule_of(forged), "nodes_ancestors_managed");
+}
+
+#[tokio::test]
+async fn an_insert_racing_a_restrict_gets_the_new_gate() {
+    let w = world().await;
+    let manager = plain_user(&w.admin, "manager@insomniac.test").await;
+    give(&w.app, &w.owner, &w.production, &manager, Role::Manager)
+        .await
+        .expect("grant");
+    let mut owner_conn = w._db.client().await;
+    let tx = owner_conn.transaction().await.expect("tx");
+    tx.execute(
+        "update showtree.nodes set restricted = true where id = $1",
+        &[&w.kinetic.id],
+    )
+    .await
+    .expect("restrict");
+    let app = w.app.clone();
+    let (owner, site_ops) = (w.owner.clone(), w.site_ops.clone());
+    let insert = tokio::spawn(async move {
+        make(&app, &owner, &site_ops, NodeKind::Workspace, "Late Crew").await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!insert.is_finished(), "the insert waits for the restrict");
+    tx.commit().await.expect("commit");
+    let late = insert.await.expect("task").expect("insert");
+    assert_eq!(gate_mismatches(&w.admin).await, []);
+    assert_eq!(readable(&w.app, &manager, &[late.id]).await, [false]);
+}
+
+/// How many audit events at `node` the caller reads.
+async fn events_seen(db: &Db, who: &Caller, node: &Node) -> i64 {
+    db.run_as(who, async |c| {
+        c.query_one(
+            "select count(*) from showtree.audit_events where org_id = $1 and node_id = $2",
+            &[&node.org_id, &node.id],
+        )
+        .await
+        .map_err(DbError::from)
+    })
+    .await
+    .expect("reading events")
+    .get(0)
+}
+
+#[tokio::test]
+async fn money_events_need_finance_at_their_node_and_stop_at_restricted_nodes() {
+    let w = world().await;
+    for (action, metadata) in [
+        ("tasks.created", "{}"),
+        ("invoices.created", r#"{"capability": "finance"}"#),
+    ] {
+        w.admin
+            .execute(
+                "insert into showtree.audit_events (org_id, node_id, action, metadata) \
+                 values ($1, $2, $3, $4::text::jsonb)",
+                &[&w.org.id, &w.green_room.id, &action, &metadata],
+            )
+            .await
+            .expect("event");
+    }
+    let editor = plain_user(&w.admin, "editor@insomniac.test").await;
+    let finance = plain_user(&w.admin, "finance@insomniac.test").await;
+    give(&w.app, &w.owner, &w.lv, &editor, Role::Editor)
+        .await
+        .expect("grant");
+    give(&w.app, &w.owner, &w.lv, &finance, Role::Finance)
+        .await
+        .expect("grant");
+    // backstage is restricted: grants on LV stop there
+    assert_eq!(events_seen(&w.app, &editor, &w.green_room).await, 0);
+    assert_eq!(events_seen(&w.app, &finance, &w.green_room).await, 0);
+    assert_eq!(events_seen(&w.app, &w.owner, &w.green_room).await, 2);
+    give(&w.app, &w.owner, &w.backstage, &editor, Role::Editor)
+        .await
+        .expect("grant");
+    give(&w.app, &w.owner, &w.backstage, &finance, Role::Finance)
+        .await
+        .expect("grant");
+    assert_eq!(events_seen(&w.app, &editor, &w.green_room).await, 1);
+    assert_eq!(events_seen(&w.app, &finance, &w.green_room).await, 2);
+}
+
+#[tokio::test]
+async fn a_manager_restricts_a_node_only_from_a_grant_the_restriction_keeps() {
+    let w = world().await;
+    let manager = plain_user(&w.admin, "manager@insomniac.test").await;
+    give(&w.app, &w.owner, &w.production, &manager, Role::Manager)
+        .await
+        .expect("grant");
+    let changes = nodes::NodeChanges {
+        restricted: Some(true),
+        ..nodes::NodeChanges::default()
+    };
+    // the new row is checked: from above, the restriction would cut the
+    // manager off, so it is refused and nothing changes
+    let refused = w
+        .app
+        .run_as(&manager, async |c| {
+            nodes::update(c, w.org.id, w.kinetic.id, &changes, None).await
+        })
+        .await;
+    assert_eq!(rule_of(refused), "row_level_security");
+    assert_eq!(readable(&w.app, &manager, &[w.kinetic.id]).await, [true]);
+    // with a grant on the node itself the manager keeps it, and may
+    give(&w.app, &manager, &w.kinetic, &manager, Role::Manager)
+        .await
+        .expect("own grant");
+    restrict(&w.app, &manager, &w.kinetic, true).await;
+    assert_eq!(gate_mismatches(&w.admin).await, []);
+    assert_eq!(
+        readable(&w.app, &manager, &[w.kinetic.id, w.site_ops.id]).await,
+        [true, true]
+    );
+}
