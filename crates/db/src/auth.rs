@@ -137,11 +137,7 @@ pub async fn token_lookup(
 /// Records that a token was used (its `last_used_at`, at most once a
 /// minute); `secret_hash` is the stored hash the service just matched.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn token_used(
-    c: &impl GenericClient,
-    token_id: Uuid,
-    secret_hash: &[u8],
-) -> Result<(), DbError> {
+pub async fn token_used(c: &impl Sql, token_id: Uuid, secret_hash: &[u8]) -> Result<(), DbError> {
     c.execute(
         "select private.api_token_used($1, $2)",
         &[&token_id, &secret_hash],
