@@ -10,12 +10,14 @@ pub mod hierarchy;
 pub mod pgbench;
 pub mod report;
 pub mod rollup;
+pub mod run;
 
 pub use access::AccessArgs;
 pub use api::ApiArgs;
 pub use generate::GenerateArgs;
 pub use hierarchy::HierarchyArgs;
 pub use rollup::RollupArgs;
+pub use run::RunArgs;
 
 /// The `showtree bench` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -42,6 +44,11 @@ pub enum BenchCommand {
     /// the brute-force aggregate, and task / invoice-line insert throughput at
     /// 64 clients in one organization without and with the mechanism.
     Rollup(RollupArgs),
+    /// A realistic mixed workload (navigation, subtree task lists,
+    /// roll-ups, search, task and invoice writes) through the HTTP API on a
+    /// generated database, per operation against the same statements
+    /// through pgbench, with the index hit ratio.
+    Run(RunArgs),
 }
 
 impl BenchCommand {
@@ -49,6 +56,7 @@ impl BenchCommand {
     pub fn url(&self) -> Option<&str> {
         match self {
             BenchCommand::Generate(args) => args.url.as_deref(),
+            BenchCommand::Run(args) => args.url.as_deref(),
             _ => None,
         }
     }
@@ -82,6 +90,13 @@ pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
         }
         BenchCommand::Rollup(args) => {
             let report = rollup::run(&args, admin_url).await?;
+            print!("{}", report.text_table());
+            if let Some(path) = &args.markdown {
+                println!("results written to {}", path.display());
+            }
+        }
+        BenchCommand::Run(args) => {
+            let report = run::run(&args, admin_url).await?;
             print!("{}", report.text_table());
             if let Some(path) = &args.markdown {
                 println!("results written to {}", path.display());

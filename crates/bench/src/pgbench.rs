@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
+use hdrhistogram::Histogram;
 use tokio_postgres::config::Host;
 
 use crate::hierarchy::histogram;
@@ -95,6 +96,19 @@ pub async fn run(
     scripts: &[String],
     load: Load,
 ) -> anyhow::Result<Outcome> {
+    let weighted: Vec<(String, u32)> = scripts.iter().map(|s| (s.clone(), 1)).collect();
+    Ok(run_weighted(target, user, &weighted, load).await?.0)
+}
+
+/// Runs pgbench with `scripts` (custom script and its weight, `-f file@w`)
+/// as `user`; also returns each script's latencies (by script index), read
+/// from the logs' script column.
+pub async fn run_weighted(
+    target: &Target,
+    user: &str,
+    scripts: &[(String, u32)],
+    load: Load,
+) -> anyhow::Result<(Outcome, Vec<Histogram<u64>>)> {
     ensure!(
         !scripts.is_empty() && scripts.len() <= MAX_SCRIPTS,
         "pgbench takes 1 to {MAX_SCRIPTS} scripts, got {}",
@@ -121,11 +135,11 @@ pub async fn run(
         "-U".into(),
         user.to_owned(),
     ];
-    for (i, script) in scripts.iter().enumerate() {
+    for (i, (script, weight)) in scripts.iter().enumerate() {
         let path = dir.path().join(format!("script{i}.sql"));
         std::fs::write(&path, script).context("writing a pgbench script")?;
         args.push("-f".into());
-        args.push(path.display().to_string());
+        args.push(format!("{}@{}", path.display(), (*weight).max(1)));
     }
     args.push(target.dbname.clone());
     let output = tokio::process::Command::new("pgbench")
@@ -147,17 +161,21 @@ pub async fn run(
     let tps = summary_value(&stdout, "tps = ")
         .with_context(|| format!("no tps in pgbench's output: {}", tail(&stdout)))?;
     let failed = summary_value(&stdout, "number of failed transactions: ").unwrap_or(0.0) as u64;
-    let latency = read_logs(dir.path())?;
+    let (all, per_script) = read_logs(dir.path(), scripts.len())?;
+    let latency = Latency::from_histogram(&all);
     ensure!(
         latency.count > 0,
         "pgbench logged no transaction: {}",
         tail(&stderr)
     );
-    Ok(Outcome {
-        tps,
-        latency,
-        failed,
-    })
+    Ok((
+        Outcome {
+            tps,
+            latency,
+            failed,
+        },
+        per_script,
+    ))
 }
 
 /// The number after `prefix` on the first line that has it.
@@ -168,9 +186,13 @@ fn summary_value(stdout: &str, prefix: &str) -> Option<f64> {
     })
 }
 
-/// The latency column (third, microseconds) of every `tx*` log in `dir`.
-fn read_logs(dir: &Path) -> anyhow::Result<Latency> {
-    let mut h = histogram()?;
+/// The latency column (third, microseconds) of every `tx*` log in `dir`:
+/// all of them, and by script (the fourth column) for `scripts` scripts.
+fn read_logs(dir: &Path, scripts: usize) -> anyhow::Result<(Histogram<u64>, Vec<Histogram<u64>>)> {
+    let mut all = histogram()?;
+    let mut per_script = (0..scripts)
+        .map(|_| histogram())
+        .collect::<anyhow::Result<Vec<_>>>()?;
     for entry in std::fs::read_dir(dir).context("listing pgbench's logs")? {
         let entry = entry?;
         if !entry.file_name().to_string_lossy().starts_with("tx") {
@@ -178,18 +200,27 @@ fn read_logs(dir: &Path) -> anyhow::Result<Latency> {
         }
         let text = std::fs::read_to_string(entry.path()).context("reading a pgbench log")?;
         for line in text.lines() {
-            // client transaction latency script epoch epoch_us; failed and
-            // skipped transactions say so instead of a latency
-            if let Some(us) = line
-                .split_whitespace()
-                .nth(2)
-                .and_then(|t| t.parse::<u64>().ok())
-            {
-                h.saturating_record(us);
-            }
+            record_log_line(line, &mut all, &mut per_script);
         }
     }
-    Ok(Latency::from_histogram(&h))
+    Ok((all, per_script))
+}
+
+/// One line of a pgbench log: `client transaction latency script epoch
+/// epoch_us`; failed and skipped transactions say so instead of a latency.
+fn record_log_line(line: &str, all: &mut Histogram<u64>, per_script: &mut [Histogram<u64>]) {
+    let mut fields = line.split_whitespace().skip(2);
+    let Some(us) = fields.next().and_then(|t| t.parse::<u64>().ok()) else {
+        return;
+    };
+    all.saturating_record(us);
+    if let Some(h) = fields
+        .next()
+        .and_then(|t| t.parse::<usize>().ok())
+        .and_then(|i| per_script.get_mut(i))
+    {
+        h.saturating_record(us);
+    }
 }
 
 fn tail(text: &str) -> String {
@@ -211,5 +242,27 @@ mod tests {
             summary_value(out, "number of failed transactions: "),
             Some(2.0)
         );
+    }
+
+    #[test]
+    fn splits_the_logs_latencies_by_script() {
+        let mut all = histogram().expect("histogram");
+        let mut per = vec![
+            histogram().expect("histogram"),
+            histogram().expect("histogram"),
+        ];
+        for line in [
+            "0 1 1200 0 1700000000 1",
+            "0 2 800 1 1700000000 2",
+            "1 1 900 1 1700000000 3",
+            "1 2 failed 1 1700000000 4",
+            "1 3 700 7 1700000000 5",
+        ] {
+            record_log_line(line, &mut all, &mut per);
+        }
+        assert_eq!(all.len(), 4, "every logged latency, whatever its script");
+        assert_eq!(per[0].len(), 1);
+        assert_eq!(per[1].len(), 2);
+        assert_eq!(per[1].max(), 900);
     }
 }
