@@ -7,6 +7,7 @@ pub mod access;
 pub mod api;
 pub mod generate;
 pub mod hierarchy;
+pub mod legacy;
 pub mod pgbench;
 pub mod report;
 pub mod rollup;
@@ -16,6 +17,7 @@ pub use access::AccessArgs;
 pub use api::ApiArgs;
 pub use generate::GenerateArgs;
 pub use hierarchy::HierarchyArgs;
+pub use legacy::LegacyArgs;
 pub use rollup::RollupArgs;
 pub use run::RunArgs;
 
@@ -49,6 +51,10 @@ pub enum BenchCommand {
     /// generated database, per operation against the same statements
     /// through pgbench, with the index hit ratio.
     Run(RunArgs),
+    /// showtree's layout against the flat "current state" layout of
+    /// STRATEGY.md on the same generated data: table and index size, the
+    /// typical reads, single-row and bulk writes.
+    LegacyCompare(LegacyArgs),
 }
 
 impl BenchCommand {
@@ -57,6 +63,7 @@ impl BenchCommand {
         match self {
             BenchCommand::Generate(args) => args.url.as_deref(),
             BenchCommand::Run(args) => args.url.as_deref(),
+            BenchCommand::LegacyCompare(args) => args.url.as_deref(),
             _ => None,
         }
     }
@@ -97,6 +104,13 @@ pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
         }
         BenchCommand::Run(args) => {
             let report = run::run(&args, admin_url).await?;
+            print!("{}", report.text_table());
+            if let Some(path) = &args.markdown {
+                println!("results written to {}", path.display());
+            }
+        }
+        BenchCommand::LegacyCompare(args) => {
+            let report = legacy::run(&args, admin_url).await?;
             print!("{}", report.text_table());
             if let Some(path) = &args.markdown {
                 println!("results written to {}", path.display());

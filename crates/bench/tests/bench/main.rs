@@ -5,4 +5,5 @@ mod access;
 mod api;
 mod generate;
 mod hierarchy;
+mod legacy;
 mod run;
