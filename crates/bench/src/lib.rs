@@ -12,6 +12,7 @@ pub mod pgbench;
 pub mod report;
 pub mod rollup;
 pub mod run;
+pub mod targets;
 
 pub use access::AccessArgs;
 pub use api::ApiArgs;
@@ -20,6 +21,7 @@ pub use hierarchy::HierarchyArgs;
 pub use legacy::LegacyArgs;
 pub use rollup::RollupArgs;
 pub use run::RunArgs;
+pub use targets::TargetsArgs;
 
 /// The `showtree bench` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -55,6 +57,9 @@ pub enum BenchCommand {
     /// STRATEGY.md on the same generated data: table and index size, the
     /// typical reads, single-row and bulk writes.
     LegacyCompare(LegacyArgs),
+    /// The strategy's targets and the goals, met or not, from the
+    /// figures the other commands recorded in docs/BENCHMARKS.md.
+    Targets(TargetsArgs),
 }
 
 impl BenchCommand {
@@ -108,6 +113,18 @@ pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
             if let Some(path) = &args.markdown {
                 println!("results written to {}", path.display());
             }
+        }
+        BenchCommand::Targets(args) => {
+            let rows = targets::run(&args)?;
+            for r in &rows {
+                println!(
+                    "{} | {} | {}",
+                    r.verdict.word().trim_matches('*'),
+                    r.target,
+                    r.measured
+                );
+            }
+            println!("results written to {}", args.markdown.display());
         }
         BenchCommand::LegacyCompare(args) => {
             let report = legacy::run(&args, admin_url).await?;
