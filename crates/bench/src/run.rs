@@ -656,7 +656,9 @@ async fn baseline(
     let mut op_of_script = Vec::new();
     for &i in &in_mix {
         let op = Op::ALL[i];
-        let picked: Vec<&Job> = jobs[i].iter().take(per_op).collect();
+        // spread over every caller's targets (they are grouped by caller)
+        let stride = jobs[i].len().div_ceil(per_op).max(1);
+        let picked: Vec<&Job> = jobs[i].iter().step_by(stride).take(per_op).collect();
         // each op's scripts share its weight (x1000 keeps integers close)
         let weight = (args.scenario.weight(op) * 1000 / picked.len() as u32).max(1);
         for job in picked {
