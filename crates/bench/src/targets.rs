@@ -387,7 +387,8 @@ pub fn markdown(rows: &[Row]) -> String {
     let mut out = String::from("## The strategy's targets and the issue's goals\n\n");
     out += "Written by `showtree bench targets --markdown docs/BENCHMARKS.md` from the figures the \
             other sections recorded (each section's hidden `figures` line, and the keep-alive table \
-            of the API section); rerun it after any of them. \"x% faster\" is throughput against \
+            of the API section); rerun it after any of them. The machine, its load average at the start and end of \
+            each run, and the exact command are in each source section. \"x% faster\" is throughput against \
             the flat layout's minus one; \"smaller\" is one minus showtree's size over the flat \
             layout's.\n\n";
     out += "| source | target | measured | verdict | from section |\n|---|---|---|---|---|\n";
