@@ -65,6 +65,8 @@ const CHANNEL_CHUNKS: usize = 8;
 /// Where the results go in the markdown file.
 const SECTION_START: &str = "<!-- bench:generate:start -->";
 const SECTION_END: &str = "<!-- bench:generate:end -->";
+/// Marks the figures `bench targets` reads back.
+pub const FIGURES_TAG: &str = "figures:generate";
 /// The goal of the issue: scale 1 loads in under ten minutes.
 const GOAL: Duration = Duration::from_secs(600);
 
@@ -515,7 +517,21 @@ impl Summary {
                 self.violations().count()
             );
         }
+        out += &format!("\n<!-- {FIGURES_TAG} {} -->\n", self.figures());
         out
+    }
+
+    /// The figures `bench targets` reads (JSON).
+    pub fn figures(&self) -> serde_json::Value {
+        serde_json::json!({
+            "scale": self.scale,
+            "orgs": self.nodes_by_kind[0],
+            "projects": self.nodes_by_kind[1],
+            "domain_rows": self.domain_rows(),
+            "load_s": self.timings.load.as_secs_f64(),
+            "database_bytes": self.database_bytes,
+            "broken_checks": self.violations().count(),
+        })
     }
 }
 

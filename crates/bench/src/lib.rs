@@ -7,15 +7,21 @@ pub mod access;
 pub mod api;
 pub mod generate;
 pub mod hierarchy;
+pub mod legacy;
 pub mod pgbench;
 pub mod report;
 pub mod rollup;
+pub mod run;
+pub mod targets;
 
 pub use access::AccessArgs;
 pub use api::ApiArgs;
 pub use generate::GenerateArgs;
 pub use hierarchy::HierarchyArgs;
+pub use legacy::LegacyArgs;
 pub use rollup::RollupArgs;
+pub use run::RunArgs;
+pub use targets::TargetsArgs;
 
 /// The `showtree bench` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -42,6 +48,18 @@ pub enum BenchCommand {
     /// the brute-force aggregate, and task / invoice-line insert throughput at
     /// 64 clients in one organization without and with the mechanism.
     Rollup(RollupArgs),
+    /// A realistic mixed workload (navigation, subtree task lists,
+    /// roll-ups, search, task and invoice writes) through the HTTP API on a
+    /// generated database, per operation against the same statements
+    /// through pgbench, with the index hit ratio.
+    Run(RunArgs),
+    /// showtree's layout against the flat "current state" layout of
+    /// STRATEGY.md on the same generated data: table and index size, the
+    /// typical reads, single-row and bulk writes.
+    LegacyCompare(LegacyArgs),
+    /// The strategy's targets and the goals, met or not, from the
+    /// figures the other commands recorded in docs/BENCHMARKS.md.
+    Targets(TargetsArgs),
 }
 
 impl BenchCommand {
@@ -49,6 +67,8 @@ impl BenchCommand {
     pub fn url(&self) -> Option<&str> {
         match self {
             BenchCommand::Generate(args) => args.url.as_deref(),
+            BenchCommand::Run(args) => args.url.as_deref(),
+            BenchCommand::LegacyCompare(args) => args.url.as_deref(),
             _ => None,
         }
     }
@@ -82,6 +102,32 @@ pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
         }
         BenchCommand::Rollup(args) => {
             let report = rollup::run(&args, admin_url).await?;
+            print!("{}", report.text_table());
+            if let Some(path) = &args.markdown {
+                println!("results written to {}", path.display());
+            }
+        }
+        BenchCommand::Run(args) => {
+            let report = run::run(&args, admin_url).await?;
+            print!("{}", report.text_table());
+            if let Some(path) = &args.markdown {
+                println!("results written to {}", path.display());
+            }
+        }
+        BenchCommand::Targets(args) => {
+            let rows = targets::run(&args)?;
+            for r in &rows {
+                println!(
+                    "{} | {} | {}",
+                    r.verdict.word().trim_matches('*'),
+                    r.target,
+                    r.measured
+                );
+            }
+            println!("results written to {}", args.markdown.display());
+        }
+        BenchCommand::LegacyCompare(args) => {
+            let report = legacy::run(&args, admin_url).await?;
             print!("{}", report.text_table());
             if let Some(path) = &args.markdown {
                 println!("results written to {}", path.display());

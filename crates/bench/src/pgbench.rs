@@ -100,6 +100,8 @@ pub struct Sample {
     pub seconds: f64,
     /// Failed transactions, from pgbench's summaries.
     pub failed: u64,
+    /// The steady part's latencies by script (index in the order given).
+    pub per_script: Vec<Histogram<u64>>,
 }
 
 impl Sample {
@@ -109,6 +111,7 @@ impl Sample {
             histogram: histogram()?,
             seconds: 0.0,
             failed: 0,
+            per_script: Vec::new(),
         })
     }
 
@@ -119,6 +122,12 @@ impl Sample {
             .context("merging latency histograms")?;
         self.seconds += other.seconds;
         self.failed += other.failed;
+        for (i, h) in other.per_script.iter().enumerate() {
+            match self.per_script.get_mut(i) {
+                Some(mine) => mine.add(h).context("merging latency histograms")?,
+                None => self.per_script.push(h.clone()),
+            }
+        }
         Ok(())
     }
 
@@ -150,6 +159,31 @@ pub async fn sample(
     scripts: &[String],
     load: Load,
 ) -> anyhow::Result<Sample> {
+    let weighted: Vec<(String, u32)> = scripts.iter().map(|s| (s.clone(), 1)).collect();
+    sample_weighted(target, user, &weighted, load).await
+}
+
+/// Runs pgbench with `scripts` (custom script and its weight, `-f file@w`)
+/// as `user`; also returns each script's latencies (by script index), read
+/// from the logs' script column.
+pub async fn run_weighted(
+    target: &Target,
+    user: &str,
+    scripts: &[(String, u32)],
+    load: Load,
+) -> anyhow::Result<(Outcome, Vec<Histogram<u64>>)> {
+    let sample = sample_weighted(target, user, scripts, load).await?;
+    let outcome = sample.outcome();
+    Ok((outcome, sample.per_script))
+}
+
+/// [`run_weighted`], keeping the transactions so runs can be merged.
+pub async fn sample_weighted(
+    target: &Target,
+    user: &str,
+    scripts: &[(String, u32)],
+    load: Load,
+) -> anyhow::Result<Sample> {
     ensure!(
         !scripts.is_empty() && scripts.len() <= MAX_SCRIPTS,
         "pgbench takes 1 to {MAX_SCRIPTS} scripts, got {}",
@@ -176,11 +210,11 @@ pub async fn sample(
         "-U".into(),
         user.to_owned(),
     ];
-    for (i, script) in scripts.iter().enumerate() {
+    for (i, (script, weight)) in scripts.iter().enumerate() {
         let path = dir.path().join(format!("script{i}.sql"));
         std::fs::write(&path, script).context("writing a pgbench script")?;
         args.push("-f".into());
-        args.push(path.display().to_string());
+        args.push(format!("{}@{}", path.display(), (*weight).max(1)));
     }
     args.push(target.dbname.clone());
     let output = tokio::process::Command::new("pgbench")
@@ -200,7 +234,7 @@ pub async fn sample(
         );
     }
     let failed = summary_value(&stdout, "number of failed transactions: ").unwrap_or(0.0) as u64;
-    let (histogram, seconds) = read_logs(dir.path())?;
+    let (histogram, per_script, seconds) = read_logs(dir.path(), scripts.len())?;
     ensure!(
         !histogram.is_empty(),
         "pgbench logged no transaction: {}",
@@ -210,6 +244,7 @@ pub async fn sample(
         histogram,
         seconds,
         failed,
+        per_script,
     })
 }
 
@@ -222,12 +257,15 @@ fn summary_value(stdout: &str, prefix: &str) -> Option<f64> {
 }
 
 /// The latency (third column, µs) of every transaction in the `tx*` logs
-/// of `dir` that completed in the run's steady part, and that part's length
+/// of `dir` that completed in the run's steady part, all of them and by
+/// script (the fourth column) for `scripts` scripts, and that part's length
 /// in seconds. A line is `client transaction latency script epoch epoch_us`
 /// (completion time); failed and skipped transactions say so instead of a
 /// latency.
-fn read_logs(dir: &Path) -> anyhow::Result<(Histogram<u64>, f64)> {
-    let mut done: Vec<(u64, u64)> = Vec::new();
+type Logged = (Histogram<u64>, Vec<Histogram<u64>>, f64);
+
+fn read_logs(dir: &Path, scripts: usize) -> anyhow::Result<Logged> {
+    let mut done: Vec<Completed> = Vec::new();
     for entry in std::fs::read_dir(dir).context("listing pgbench's logs")? {
         let entry = entry?;
         if !entry.file_name().to_string_lossy().starts_with("tx") {
@@ -236,29 +274,58 @@ fn read_logs(dir: &Path) -> anyhow::Result<(Histogram<u64>, f64)> {
         let text = std::fs::read_to_string(entry.path()).context("reading a pgbench log")?;
         done.extend(text.lines().filter_map(completed));
     }
-    let mut h = histogram()?;
-    let Some(start) = done.iter().map(|&(end, us)| end.saturating_sub(us)).min() else {
-        return Ok((h, 0.0));
-    };
-    let end = done.iter().map(|&(end, _)| end).max().unwrap_or(start);
-    let warm_up = (end.saturating_sub(start) / 5).min(1_000_000);
-    let steady = start + warm_up;
-    for &(at, us) in &done {
-        if at >= steady {
-            h.saturating_record(us);
-        }
-    }
-    Ok((h, end.saturating_sub(steady) as f64 / 1e6))
+    steady(&done, scripts)
 }
 
-/// (completion time in µs since the epoch, latency in µs) of a completed
-/// transaction's log line.
-fn completed(line: &str) -> Option<(u64, u64)> {
+/// The steady part of `done`: after the first fifth of the run, at most its
+/// first second (connections opening, caches warming).
+fn steady(done: &[Completed], scripts: usize) -> anyhow::Result<Logged> {
+    let mut all = histogram()?;
+    let mut per_script = (0..scripts)
+        .map(|_| histogram())
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let Some(start) = done
+        .iter()
+        .map(|c| c.end_us.saturating_sub(c.latency_us))
+        .min()
+    else {
+        return Ok((all, per_script, 0.0));
+    };
+    let end = done.iter().map(|c| c.end_us).max().unwrap_or(start);
+    let warm_up = (end.saturating_sub(start) / 5).min(1_000_000);
+    let steady = start + warm_up;
+    for c in done.iter().filter(|c| c.end_us >= steady) {
+        all.saturating_record(c.latency_us);
+        if let Some(h) = per_script.get_mut(c.script) {
+            h.saturating_record(c.latency_us);
+        }
+    }
+    Ok((all, per_script, end.saturating_sub(steady) as f64 / 1e6))
+}
+
+/// A completed transaction of a pgbench log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Completed {
+    /// Completion time, µs since the epoch.
+    end_us: u64,
+    /// Latency, µs.
+    latency_us: u64,
+    /// Index of its script.
+    script: usize,
+}
+
+/// The completed transaction a log line records, if it does.
+fn completed(line: &str) -> Option<Completed> {
     let mut fields = line.split_whitespace();
-    let latency: u64 = fields.nth(2)?.parse().ok()?;
-    let epoch: u64 = fields.nth(1)?.parse().ok()?;
+    let latency_us: u64 = fields.nth(2)?.parse().ok()?;
+    let script: usize = fields.next()?.parse().ok()?;
+    let epoch: u64 = fields.next()?.parse().ok()?;
     let epoch_us: u64 = fields.next()?.parse().ok()?;
-    Some((epoch * 1_000_000 + epoch_us, latency))
+    Some(Completed {
+        end_us: epoch * 1_000_000 + epoch_us,
+        latency_us,
+        script,
+    })
 }
 
 fn tail(text: &str) -> String {
@@ -286,9 +353,34 @@ mod tests {
     fn reads_completed_transactions_from_a_log_line() {
         assert_eq!(
             completed("3 17 1523 0 1700000000 250000"),
-            Some((1_700_000_000_250_000, 1523))
+            Some(Completed {
+                end_us: 1_700_000_000_250_000,
+                latency_us: 1523,
+                script: 0
+            })
         );
         assert_eq!(completed("3 18 failed 0 1700000000 260000"), None);
         assert_eq!(completed("3 19 skipped 0 1700000000 270000"), None);
+    }
+
+    #[test]
+    fn splits_the_steady_latencies_by_script() {
+        // a 10 s run: the first second is the warm-up
+        let done: Vec<Completed> = [
+            "0 1 1200 0 1700000000 500000",
+            "0 2 800 1 1700000002 100000",
+            "1 1 900 1 1700000005 0",
+            "1 2 failed 1 1700000006 0",
+            "1 3 700 7 1700000010 0",
+        ]
+        .iter()
+        .filter_map(|l| completed(l))
+        .collect();
+        let (all, per, seconds) = steady(&done, 2).expect("steady");
+        assert_eq!(all.len(), 3, "every steady latency, whatever its script");
+        assert_eq!(per[0].len(), 0, "the warm-up's transaction is left out");
+        assert_eq!(per[1].len(), 2);
+        assert_eq!(per[1].max(), 900);
+        assert!((seconds - 8.5012).abs() < 0.001, "{seconds}");
     }
 }

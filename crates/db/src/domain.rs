@@ -75,7 +75,7 @@ pub struct Table {
 
 impl Table {
     /// The row's JSON view (alias `t`).
-    fn view_sql(&self) -> String {
+    pub fn view_sql(&self) -> String {
         let mut sql = format!("((to_jsonb(t) - 'search') || {}", self.view);
         if let Some(link) = self.tags {
             sql.push_str(&format!(
@@ -90,7 +90,7 @@ impl Table {
     }
 
     /// Joins that reach the row's node (alias `n`), for liveness.
-    fn node_join(&self) -> String {
+    pub fn node_join(&self) -> String {
         match self.owner {
             Owner::Node => {
                 "join showtree.nodes n on n.org_id = t.org_id and n.id = t.node_id".into()
@@ -105,7 +105,8 @@ impl Table {
         }
     }
 
-    fn node_live(&self) -> &'static str {
+    /// The liveness condition on the row's node, when it has one.
+    pub fn node_live(&self) -> &'static str {
         match self.owner {
             Owner::Org => "",
             _ => " and n.deleted_at is null",

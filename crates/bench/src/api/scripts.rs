@@ -44,12 +44,12 @@ pub fn context(claims: &str) -> String {
 }
 
 /// `nodes::find` of a literal id.
-fn find(id: Uuid) -> String {
+pub(crate) fn find(id: Uuid) -> String {
     format!("select {NODE_COLUMNS} from showtree.nodes where id = '{id}';\n")
 }
 
 /// `grants::effective_role` (what `require` asks before every answer).
-fn effective_role(org_id: Uuid, id: &str) -> String {
+pub(crate) fn effective_role(org_id: Uuid, id: &str) -> String {
     format!("select private.effective_role('{org_id}', {id})::text;\n")
 }
 
@@ -70,7 +70,7 @@ fn details(kind: NodeKind, org_id: Uuid, id: &str) -> String {
     format!("{select} where org_id = '{org_id}' and node_id = {id};\n")
 }
 
-fn literal(id: Uuid) -> String {
+pub(crate) fn literal(id: Uuid) -> String {
     format!("'{id}'")
 }
 
@@ -156,7 +156,7 @@ pub fn create_node(
 }
 
 /// A bytea literal (`'\x...'`, standard_conforming_strings on).
-fn bytea(bytes: &[u8]) -> String {
+pub(crate) fn bytea(bytes: &[u8]) -> String {
     let mut hex = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         hex += &format!("{b:02x}");

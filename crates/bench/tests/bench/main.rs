@@ -5,4 +5,6 @@ mod access;
 mod api;
 mod generate;
 mod hierarchy;
+mod legacy;
 mod rollup;
+mod run;
