@@ -187,13 +187,31 @@ pub async fn list(c: &impl Sql, table: &Table, q: &ListQuery) -> Result<Vec<Valu
         }
         (Scope::Subtree(node), Owner::Node) => {
             let p = push(&mut params, node);
+            let range = |alias: &str| {
+                format!(
+                    "({alias}.ancestors || {alias}.id) >= (select r.ancestors || r.id from showtree.nodes r \
+                       where r.org_id = {org} and r.id = {p}) \
+                     and ({alias}.ancestors || {alias}.id) < (select r.ancestors || r.id || \
+                       'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid \
+                       from showtree.nodes r where r.org_id = {org} and r.id = {p})"
+                )
+            };
             // one range of nodes_path_idx: the node's path and everything under it
-            sql.push_str(&format!(
-                " and (n.ancestors || n.id) >= (select r.ancestors || r.id from showtree.nodes r \
-                   where r.org_id = {org} and r.id = {p}) \
-                  and (n.ancestors || n.id) < (select r.ancestors || r.id || 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid \
-                   from showtree.nodes r where r.org_id = {org} and r.id = {p})"
-            ));
+            sql.push_str(&format!(" and {}", range("n")));
+            // The page is the first rows in id order. Walking the table's
+            // rows in that order and keeping the subtree's fills a page at
+            // once when the subtree holds much of the organization, and
+            // reads most of it when the subtree holds little (a production
+            // of a 280,000-node organization: 700,000 tasks for 22 rows,
+            // 2.9 s). A small subtree is read through its nodes instead:
+            // their rows by (org_id, node_id), then sorted (3.6 ms there).
+            if subtree_is_small(c, q.org_id, node).await? {
+                sql.push_str(&format!(
+                    " and t.node_id = any(array(select n.id from showtree.nodes n \
+                       where n.org_id = {org} and {}))",
+                    range("n")
+                ));
+            }
         }
         (Scope::Org, Owner::Org) => {}
         (Scope::Parent(parent), Owner::Parent { column, .. }) => {
@@ -267,6 +285,28 @@ pub async fn list(c: &impl Sql, table: &Table, q: &ListQuery) -> Result<Vec<Valu
     sql.push_str(&format!(" order by t.id limit {p}"));
     let rows = c.query(&sql, &refs(&params)).await?;
     rows.iter().map(|r| Ok(r.try_get::<_, Value>(0)?)).collect()
+}
+
+/// Most nodes a subtree may have for its lists to be read node by node.
+const SMALL_SUBTREE: i64 = 2_000;
+
+/// Whether the subtree of `node` (the nodes the caller can read) has at most
+/// [`SMALL_SUBTREE`] nodes: one short range of the path index, stopped there.
+async fn subtree_is_small(c: &impl Sql, org_id: Uuid, node: Uuid) -> Result<bool, DbError> {
+    let row = c
+        .query_one(
+            "select count(*) from (select from showtree.nodes n \
+              where n.org_id = $1 \
+                and (n.ancestors || n.id) >= (select r.ancestors || r.id from showtree.nodes r \
+                      where r.org_id = $1 and r.id = $2) \
+                and (n.ancestors || n.id) < (select r.ancestors || r.id || \
+                      'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid \
+                      from showtree.nodes r where r.org_id = $1 and r.id = $2) \
+              limit $3) s",
+            &[&org_id, &node, &(SMALL_SUBTREE + 1)],
+        )
+        .await?;
+    Ok(row.try_get::<_, i64>(0)? <= SMALL_SUBTREE)
 }
 
 /// Where a row is, whether or not the caller may read it:
