@@ -56,6 +56,9 @@ enum Command {
         /// With --legacy: where to write the mapping file (kept if present).
         #[arg(long, default_value = "showtree-import.toml")]
         mapping: PathBuf,
+        /// With --legacy: the database to (re)create.
+        #[arg(long, default_value = showtree_import::legacy::DEMO_DATABASE)]
+        legacy_database: String,
     },
     /// Apply, revert, list or verify the schema migrations.
     Migrate {
@@ -150,8 +153,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo {
             legacy: true,
             mapping,
+            legacy_database,
             ..
-        } => demo_legacy(&cli.db, &mapping).await,
+        } => demo_legacy(&cli.db, &legacy_database, &mapping).await,
         Command::Demo {
             serve, no_serve, ..
         } => demo(&cli.db, serve, no_serve).await,
@@ -205,16 +209,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// `showtree demo --legacy`: a flat database and its mapping, and the
 /// commands that import it.
-async fn demo_legacy(args: &DbArgs, mapping: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn demo_legacy(
+    args: &DbArgs,
+    name: &str,
+    mapping: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
     let db = resolve_admin(args).await?;
-    let url = showtree_import::legacy::demo(&db.url, mapping)
+    let url = showtree_import::legacy::demo(&db.url, name, mapping)
         .await
         .context("creating the legacy demo database")?;
     let shown = connect::redacted_url(&url);
-    println!(
-        "created database {} laid out the old, flat way",
-        showtree_import::legacy::DEMO_DATABASE
-    );
+    println!("created database {name} laid out the old, flat way");
     println!(
         "mapping file: {} (see docs/IMPORT.md)
 ",

@@ -229,16 +229,29 @@ pub const DEMO_DATABASE: &str = "showtree_legacy";
 /// The comment marking a database the legacy demo created (and may drop).
 const DEMO_MARKER: &str = "showtree demo --legacy";
 
-/// `showtree demo --legacy`: (re)creates database `showtree_legacy` on the
+/// `showtree demo --legacy`: (re)creates database `name` (default
+/// `showtree_legacy`) on the
 /// server of `admin_url` with the flat layout, the named example and some
 /// generated rows; writes the layout's mapping to `mapping` unless a file
 /// is there. Returns the database's URL.
-pub async fn demo(admin_url: &str, mapping: &std::path::Path) -> Result<String, ImportError> {
+pub async fn demo(
+    admin_url: &str,
+    name: &str,
+    mapping: &std::path::Path,
+) -> Result<String, ImportError> {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(ImportError::Usage(
+            "the demo database's name is lowercase letters, digits and _".to_owned(),
+        ));
+    }
     let admin = crate::state::connect(admin_url).await?;
     let comment: Option<Option<String>> = admin
         .query_opt(
             "select shobj_description(oid, 'pg_database') from pg_database where datname = $1",
-            &[&DEMO_DATABASE],
+            &[&name],
         )
         .await
         .map_err(ImportError::db("looking for the demo database"))?
@@ -246,28 +259,26 @@ pub async fn demo(admin_url: &str, mapping: &std::path::Path) -> Result<String, 
     match comment {
         Some(Some(c)) if c == DEMO_MARKER => {
             admin
-                .batch_execute(&format!("drop database {DEMO_DATABASE} with (force)"))
+                .batch_execute(&format!("drop database {name} with (force)"))
                 .await
                 .map_err(ImportError::db("dropping the previous demo database"))?;
         }
         Some(_) => {
             return Err(ImportError::Usage(format!(
-                "a database {DEMO_DATABASE} exists and was not made by the demo; drop or rename it first"
+                "a database {name} exists and was not made by the demo; drop or rename it first"
             )));
         }
         None => {}
     }
     admin
-        .batch_execute(&format!("create database {DEMO_DATABASE}"))
+        .batch_execute(&format!("create database {name}"))
         .await
         .map_err(ImportError::db("creating the demo database"))?;
     admin
-        .batch_execute(&format!(
-            "comment on database {DEMO_DATABASE} is '{DEMO_MARKER}'"
-        ))
+        .batch_execute(&format!("comment on database {name} is '{DEMO_MARKER}'"))
         .await
         .map_err(ImportError::db("marking the demo database"))?;
-    let url = showtree_db::connect::url_with_database(admin_url, DEMO_DATABASE);
+    let url = showtree_db::connect::url_with_database(admin_url, name);
     let c = crate::state::connect(&url).await?;
     create(&c).await?;
     example(&c).await?;
