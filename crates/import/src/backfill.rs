@@ -67,6 +67,10 @@ pub struct Summary {
     pub copy: Duration,
     /// Changes made meanwhile, copied again at the end.
     pub caught_up: u64,
+    /// Roll-up delta rows appended for the imported nodes at the end.
+    pub rollup_deltas: i64,
+    /// Time spent after copying: the catch-up and the roll-ups.
+    pub finish: Duration,
     /// Already finished before this run.
     pub already_done: bool,
 }
@@ -85,7 +89,7 @@ impl fmt::Display for Summary {
         }
         write!(
             f,
-            "backfill {}: {} legacy rows copied ({} showtree rows written) in {:.1} s ({:.0} rows/s); preflight {:.1} s; {} changes made meanwhile caught up",
+            "backfill {}: {} legacy rows copied ({} showtree rows written) in {:.1} s ({:.0} rows/s); preflight {:.1} s; {} changes made meanwhile caught up and {} roll-up deltas appended in {:.1} s",
             if self.resumed {
                 "resumed and finished"
             } else {
@@ -96,7 +100,9 @@ impl fmt::Display for Summary {
             self.copy.as_secs_f64(),
             self.rows_per_second(),
             self.preflight.as_secs_f64(),
-            self.caught_up
+            self.caught_up,
+            self.rollup_deltas,
+            self.finish.as_secs_f64()
         )
     }
 }
@@ -188,6 +194,7 @@ pub async fn backfill(session: &mut Session, args: &BackfillArgs) -> Result<Summ
     }
     summary.copy = started.elapsed();
     bar.finish_and_clear();
+    let finishing = Instant::now();
     // rows changed meanwhile, copied again from their current state
     summary.caught_up = dualwrite::drain(&mut session.client, &plan).await?;
     let tx = session
@@ -195,6 +202,22 @@ pub async fn backfill(session: &mut Session, args: &BackfillArgs) -> Result<Summ
         .transaction()
         .await
         .map_err(ImportError::db("finishing the backfill"))?;
+    // the batches wrote with showtree's triggers off: the roll-up figures
+    // of every imported node, at once (later writes reconcile their nodes)
+    if let Some(orgs) = plan.unit_of(UnitKind::Organization) {
+        summary.rollup_deltas = tx
+            .query_one(
+                &format!(
+                    "select {}(array(select org_id from {}))",
+                    own("rollup_reconcile_orgs"),
+                    orgs.map_table()
+                ),
+                &[],
+            )
+            .await
+            .map_err(ImportError::db("reconciling the roll-ups"))?
+            .get(0);
+    }
     state::set_phase(&tx, Phase::Backfilled).await?;
     state::record(
         &tx,
@@ -206,6 +229,7 @@ pub async fn backfill(session: &mut Session, args: &BackfillArgs) -> Result<Summ
     tx.commit()
         .await
         .map_err(ImportError::db("committing the backfill's end"))?;
+    summary.finish = finishing.elapsed();
     Ok(summary)
 }
 

@@ -16,6 +16,7 @@ pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod rollback;
+pub mod rollups;
 pub mod sql;
 pub mod sqlgen;
 pub mod state;

@@ -180,6 +180,18 @@ async fn backfill(session: &mut Session, st: &state::State) -> Result<String, Im
                 "deleting imported rows of showtree.{t}"
             )))?;
     }
+    // their roll-up figures (private, so not in the list above)
+    for t in ["rollup_deltas", "rollup_own", "rollup_subtree"] {
+        deleted += tx
+            .execute(
+                &format!("delete from private.{t} where org_id in (select org_id from {orgs})"),
+                &[],
+            )
+            .await
+            .map_err(ImportError::db_at(format!(
+                "deleting imported roll-up figures of private.{t}"
+            )))?;
+    }
     // imported rows outside any organization (users), with their keys' actions on
     tx.batch_execute("set local session_replication_role = origin")
         .await

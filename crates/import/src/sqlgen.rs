@@ -3,6 +3,7 @@
 //! catch-up and the triggers call, and the triggers themselves.
 
 use crate::plan::{Plan, Unit, UnitKind};
+use crate::rollups;
 use crate::sql::{SCHEMA, ident, lit, own};
 
 /// The bookkeeping tables every import has.
@@ -303,6 +304,7 @@ pub fn unsync_fn(u: &Unit) -> String {
 /// Every function the import calls (created by expand).
 pub fn functions(plan: &Plan) -> String {
     let mut out = helpers(plan);
+    out += &rollups::functions();
     for u in &plan.units {
         out += &match u.kind {
             UnitKind::Organization => organization_fns(plan, u),
@@ -650,6 +652,8 @@ $fn$;
 
 fn rows_fns(plan: &Plan, u: &Unit) -> String {
     let pred = format!("t.{} = any (p_ids)", ident(&u.pk));
+    // the roll-up figures of the nodes the rows count in, before and after
+    let (before, after) = rollups::around(u, "p_ids");
     let delete_target = if u.tenant {
         format!(
             "delete from {} x using gone where x.org_id = gone.org_id and x.id = gone.new_id",
@@ -668,10 +672,10 @@ language plpgsql security definer set search_path = '' set session_replication_r
 declare
   w bigint;
   b bigint;
-begin
-  {stmt}
+  {declare}begin
+{before}  {stmt}
   into w, b;
-  return array[w, b];
+{after}  return array[w, b];
 end
 $fn$;
 
@@ -684,14 +688,14 @@ create function {unsync}(p_ids {pk}[]) returns bigint
 language plpgsql security definer set search_path = '' set session_replication_role = replica as $fn$
 declare
   n bigint;
-begin
-  with gone as (
+  {declare}begin
+{before}  with gone as (
     delete from {map} m where m.legacy_id = any (p_ids)
        and not exists (select from {legacy} t where t.{pkc} = m.legacy_id and {filter})
     returning m.new_id, m.org_id)
   {delete_target};
   get diagnostics n = row_count;
-  delete from {errors} where mapping = {name} and legacy_id = any (p_ids::text[])
+{after}  delete from {errors} where mapping = {name} and legacy_id = any (p_ids::text[])
      and not exists (select from {legacy} t where t.{pkc}::text = legacy_id and {filter});
   return n;
 end
@@ -702,6 +706,9 @@ $fn$;
         pk = u.pk_type,
         pkc = ident(&u.pk),
         stmt = upsert(plan, u, &pred, OnProblem::Log),
+        declare = rollups::DECLARE,
+        before = before,
+        after = after,
         map = u.map_table(),
         legacy = plan.legacy(&u.source),
         filter = u.filter_sql(),
@@ -795,8 +802,9 @@ pub fn dual_write_triggers(plan: &Plan) -> String {
         for u in &units {
             match u.kind {
                 UnitKind::Rows => {
+                    let (before, after) = rollups::around(u, &format!("array[new.{pk}]"));
                     body += &format!(
-                        "  {}\n  into w, b;\n",
+                        "{before}  {}\n  into w, b;\n{after}",
                         upsert(plan, u, &format!("t.{pk} = new.{pk}"), OnProblem::Log)
                     );
                     if u.filter.is_some() {
@@ -836,7 +844,7 @@ language plpgsql security definer set search_path = ''{role} as $fn$
 declare
   w bigint := 0;
   b bigint := 0;
-begin
+  {declare}begin
 {body}  return null;
 end
 $fn$;
@@ -858,6 +866,7 @@ create trigger {trgu} after update on {legacy}
 create trigger {trgd} after delete on {legacy}
   for each row execute function {fd}();
 "#,
+            declare = rollups::DECLARE,
             trg = ident(DUAL_WRITE),
             trgu = ident(&format!("{DUAL_WRITE}_update")),
             trgd = ident(DUAL_WRITE_DELETE),

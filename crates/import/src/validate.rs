@@ -46,6 +46,8 @@ pub struct Outcome {
     pub audit: (usize, usize),
     /// Foreign keys checked.
     pub foreign_keys: usize,
+    /// Imported nodes whose roll-up figures were checked against their rows.
+    pub rollup_nodes: i64,
 }
 
 impl Outcome {
@@ -78,6 +80,11 @@ impl Outcome {
             out,
             "references: {} foreign keys of showtree's tables checked over the imported organizations",
             self.foreign_keys
+        );
+        let _ = writeln!(
+            out,
+            "roll-ups: {} imported nodes' figures checked against their rows",
+            self.rollup_nodes
         );
         let _ = writeln!(
             out,
@@ -200,7 +207,55 @@ pub async fn compare(
         outcome.report.add_rows(&u.name, &u.source, mine);
     }
     outcome.foreign_keys = references(c, plan, &mut outcome.report).await?;
+    outcome.rollup_nodes = rollups(c, plan, &mut outcome.report).await?;
     Ok(())
+}
+
+/// Every imported node whose roll-up figures (migration 0006) differ from
+/// what its rows say; returns how many nodes were checked.
+async fn rollups(
+    c: &impl GenericClient,
+    plan: &Plan,
+    report: &mut Report,
+) -> Result<i64, ImportError> {
+    let Some(orgs) = plan.unit_of(UnitKind::Organization) else {
+        return Ok(0);
+    };
+    let nodes = format!(
+        "select n.org_id, n.id from showtree.nodes n where n.org_id in (select org_id from {})",
+        orgs.map_table()
+    );
+    let checked: i64 = c
+        .query_one(&format!("select count(*) from ({nodes}) n"), &[])
+        .await
+        .map_err(ImportError::db("counting the imported nodes"))?
+        .get(0);
+    let rows = c
+        .query(
+            &format!(
+                "with n as ({nodes})
+                 select d.node_id::text, array_agg(distinct d.metric || ' ' || d.currency || ' off by ' || d.amount order by d.metric || ' ' || d.currency || ' off by ' || d.amount)
+                   from {}(array(select org_id from n), array(select id from n)) d
+                  group by d.node_id order by 1",
+                own("rollup_diff")
+            ),
+            &[],
+        )
+        .await
+        .map_err(ImportError::db("comparing the roll-ups with their rows"))?;
+    let mismatched: Vec<(String, Vec<String>)> = rows
+        .iter()
+        .map(|r| {
+            let figures: Vec<String> = r.get(1);
+            let node: String = r.get(0);
+            (
+                format!("{node} ({})", figures.join(", ")),
+                vec!["node whose roll-up figures differ from its rows".to_owned()],
+            )
+        })
+        .collect();
+    report.add_rows("roll-ups", "showtree.nodes", mismatched);
+    Ok(checked)
 }
 
 /// Keys of captured changes not caught up yet, left out of the comparison.

@@ -173,3 +173,73 @@ async fn dual_write_copies_legacy_writes_in_the_writers_transaction() {
         .expect("invoices");
     assert!(invoices.showtree_rows > 0);
 }
+
+#[tokio::test]
+async fn imported_rows_count_in_the_roll_ups_and_validate_names_a_node_whose_figures_are_off() {
+    let db = support::legacy_db(support::size()).await;
+    let mut s = support::session(&db).await;
+    expand::expand(&mut s, support::MAPPING)
+        .await
+        .expect("expand");
+    backfill::backfill(&mut s, &BackfillArgs::default())
+        .await
+        .expect("backfill");
+    dualwrite::enable(&mut s).await.expect("dual-write");
+    // inserts, updates (statuses, amounts) and deletes through dual-write
+    support::write(&db, 0, 42).await;
+
+    // the import writes with showtree's triggers off: its own reconciliation
+    // must leave the roll-up store (folded totals plus pending deltas) equal
+    // to the rows
+    let c = db.client().await;
+    let sums = |figure: &str| {
+        format!(
+            "((select coalesce(sum({figure}), 0) from private.rollup_own)
+              + (select coalesce(sum({figure}), 0) from private.rollup_deltas))::text"
+        )
+    };
+    let row = c
+        .query_one(
+            &format!(
+                "select (select count(*) from showtree.tasks where deleted_at is null)::text,
+                        {},
+                        (select coalesce(sum(amount_minor), 0) from showtree.budget_lines where deleted_at is null)::text,
+                        {},
+                        (select count(*) from showtree.crew_assignments where deleted_at is null and status <> 'cancelled')::text,
+                        {}",
+                sums("tasks_draft + tasks_planning + tasks_active + tasks_review + tasks_completed + tasks_cancelled + tasks_archived"),
+                sums("budget_planned_minor"),
+                sums("crew_headcount"),
+            ),
+            &[],
+        )
+        .await
+        .expect("roll-up sums");
+    let n = |i: usize| row.get::<_, String>(i);
+    assert!(n(0) != "0", "no tasks imported");
+    assert_eq!(n(0), n(1), "tasks against their roll-up");
+    assert_eq!(n(2), n(3), "budget against its roll-up");
+    assert_eq!(n(4), n(5), "crew against its roll-up");
+
+    let outcome = validate::validate(&mut s).await.expect("validate");
+    assert!(outcome.is_clean(), "{}", outcome.render(0));
+    assert!(outcome.rollup_nodes > 0);
+
+    // a figure off by one is named with its node
+    let node: String = c
+        .query_one(
+            "insert into private.rollup_deltas (org_id, node_id, currency, tasks_active)
+             select org_id, node_id, 'XXX', 1 from showtree.tasks limit 1 returning node_id::text",
+            &[],
+        )
+        .await
+        .expect("tampering")
+        .get(0);
+    let outcome = validate::validate(&mut s).await.expect("validate");
+    assert!(!outcome.is_clean());
+    let text = outcome.render(0);
+    assert!(
+        text.contains("roll-up figures differ") && text.contains(&node),
+        "{text}"
+    );
+}
