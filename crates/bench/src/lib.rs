@@ -7,6 +7,7 @@ pub mod access;
 pub mod api;
 pub mod generate;
 pub mod hierarchy;
+pub mod import;
 pub mod pgbench;
 pub mod report;
 pub mod rollup;
@@ -15,6 +16,7 @@ pub use access::AccessArgs;
 pub use api::ApiArgs;
 pub use generate::GenerateArgs;
 pub use hierarchy::HierarchyArgs;
+pub use import::ImportBenchArgs;
 pub use rollup::RollupArgs;
 
 /// The `showtree bench` subcommands.
@@ -42,6 +44,10 @@ pub enum BenchCommand {
     /// the brute-force aggregate, and task / invoice-line insert throughput at
     /// 64 clients in one organization without and with the mechanism.
     Rollup(RollupArgs),
+    /// `showtree import` on a flat legacy database of `bench generate`'s
+    /// scale: backfill throughput, and the cost dual-write adds to legacy
+    /// writes against the same writes without it.
+    Import(ImportBenchArgs),
 }
 
 impl BenchCommand {
@@ -82,6 +88,13 @@ pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
         }
         BenchCommand::Rollup(args) => {
             let report = rollup::run(&args, admin_url).await?;
+            print!("{}", report.text_table());
+            if let Some(path) = &args.markdown {
+                println!("results written to {}", path.display());
+            }
+        }
+        BenchCommand::Import(args) => {
+            let report = import::run(&args, admin_url).await?;
             print!("{}", report.text_table());
             if let Some(path) = &args.markdown {
                 println!("results written to {}", path.display());

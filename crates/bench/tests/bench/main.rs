@@ -5,3 +5,4 @@ mod access;
 mod api;
 mod generate;
 mod hierarchy;
+mod import;
