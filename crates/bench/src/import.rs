@@ -351,7 +351,8 @@ impl ImportReport {
              legacy database; then, with dual-write on, {} rounds alternate the same writes with \
              the dual-write triggers enabled (\"with dual-write\") and disabled (\"without\", \
              `alter table ... disable trigger user`: a benchmark-only switch), so both sides \
-             share data, caches and load.\n\n",
+             share data, caches and load. Before each round the pending roll-up deltas are \
+             folded (untimed), as `showtree serve` does in the background.\n\n",
             report::thousands(self.with.latency.count),
             self.command_seed(),
             self.rounds(),
@@ -541,6 +542,9 @@ async fn measure(args: &ImportBenchArgs, db_url: &str) -> anyhow::Result<ImportR
             if take == 0 {
                 continue;
             }
+            // what `showtree serve` does in the background: fold the
+            // roll-up deltas (untimed), so no round reads another's backlog
+            writer.fold().await?;
             writer.triggers(side).await?;
             if side {
                 with_took += writer.run(take, &mut with).await?;
@@ -711,6 +715,15 @@ impl Writer {
                 .context("recording a latency")?;
         }
         Ok(started.elapsed())
+    }
+
+    /// Folds every pending roll-up delta, as `showtree serve` does.
+    async fn fold(&self) -> anyhow::Result<()> {
+        self.client
+            .query_one("select private.rollup_fold_all(1000000)", &[])
+            .await
+            .context("folding the roll-up deltas")
+            .map(|_| ())
     }
 
     /// Enables or disables the user triggers (the import's) of every legacy table.

@@ -346,11 +346,16 @@ async fn copy_batch(
     let pred = format!("{lo} and t.{} <= {}::{}", ident(&u.pk), lit(&hi), u.pk_type);
     let written = match u.kind {
         UnitKind::Rows => {
-            tx.batch_execute("set local session_replication_role = replica")
-                .await
-                .map_err(ImportError::db(
-                    "turning showtree's triggers off for the batch",
-                ))?;
+            // the new ids come back from the id map's insert, a CTE the
+            // planner guesses at one row: a nested loop over it would be
+            // quadratic in the batch (6 s against 0.6 s for 5,000 tasks)
+            tx.batch_execute(
+                "set local session_replication_role = replica; set local enable_nestloop = off",
+            )
+            .await
+            .map_err(ImportError::db(
+                "turning showtree's triggers off for the batch",
+            ))?;
             match tx
                 .query_one(&sqlgen::upsert(plan, u, &pred, OnProblem::Count), &[])
                 .await

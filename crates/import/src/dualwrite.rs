@@ -98,14 +98,14 @@ pub async fn switch(
             Err(ImportError::Db {
                 context,
                 error: source,
-            }) if attempt < 10
+            }) if attempt < 30
                 && source.code().is_some_and(|c| {
                     *c == tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE
                         || *c == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
                 }) =>
             {
                 tracing::info!(%context, attempt, "legacy tables busy; trying again");
-                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                tokio::time::sleep(Duration::from_millis(100 * attempt.min(10))).await;
             }
             Err(e) => return Err(e),
         }
@@ -123,7 +123,11 @@ async fn switch_once(
         .transaction()
         .await
         .map_err(ImportError::db("starting the switch"))?;
-    tx.batch_execute("set local lock_timeout = '5s'")
+    // below deadlock_timeout (1 s by default): a legacy statement writing
+    // two tables in another order than the lock list waits on us while we
+    // wait on it; we give up (and retry) before its deadlock check would
+    // fail the application's write
+    tx.batch_execute("set local lock_timeout = '500ms'")
         .await
         .map_err(ImportError::db("setting a lock timeout"))?;
     let caught = switch_in(&tx, plan, ddl, phase, what).await?;

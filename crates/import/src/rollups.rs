@@ -61,9 +61,14 @@ pub fn functions() -> String {
         r#"
 -- the difference, per node, currency, week and figure, between what the
 -- rows of the nodes (org_id, node_id) say and what the roll-up store holds
+-- (plpgsql: its plan is cached for the session, where an SQL function's
+-- would be planned on every call of a dual-write trigger)
 create function {diff}(p_orgs uuid[], p_nodes uuid[])
 returns table (org_id uuid, node_id uuid, currency char(3), week date, metric text, amount numeric)
-language sql stable security definer set search_path = '' as $fn$
+language plpgsql stable security definer set search_path = '' as $fn$
+#variable_conflict use_column
+begin
+  return query
   with k as materialized (
     select distinct u.o as org_id, u.n as node_id from unnest(p_orgs, p_nodes) u(o, n) where u.n is not null
   ), want as (
@@ -127,7 +132,8 @@ language sql stable security definer set search_path = '' as $fn$
           union all
           select h.org_id, h.node_id, h.currency, h.week, h.metric, -h.amount from have h) x
    group by x.org_id, x.node_id, x.currency, x.week, x.metric
-  having sum(x.amount) <> 0
+  having sum(x.amount) <> 0;
+end
 $fn$;
 
 -- appends the difference as deltas; returns how many delta rows

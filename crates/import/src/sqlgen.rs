@@ -672,9 +672,14 @@ language plpgsql security definer set search_path = '' set session_replication_r
 declare
   w bigint;
   b bigint;
+  v_nestloop text := current_setting('enable_nestloop');
   {declare}begin
-{before}  {stmt}
+{before}  -- no nested loop over the id map's new rows (the planner guesses
+  -- one; the catch-up passes thousands)
+  perform set_config('enable_nestloop', 'off', true);
+  {stmt}
   into w, b;
+  perform set_config('enable_nestloop', v_nestloop, true);
 {after}  return array[w, b];
 end
 $fn$;

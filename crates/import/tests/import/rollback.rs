@@ -49,7 +49,8 @@ async fn rolled_back_from(db: &TestDb, phase: Phase) {
     }
     if phase >= Phase::DualWrite {
         dualwrite::enable(&mut s).await.expect("dual-write");
-        support::write(db, 2_000, 60).await;
+        // far above the background writer's steps (it names rows after them)
+        support::write(db, 1_000_004, 60).await;
     }
     if phase >= Phase::Cutover {
         cutover::cutover(&mut s, true, false)
