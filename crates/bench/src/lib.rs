@@ -7,6 +7,7 @@ pub mod access;
 pub mod api;
 pub mod generate;
 pub mod hierarchy;
+pub mod import;
 pub mod legacy;
 pub mod pgbench;
 pub mod report;
@@ -18,6 +19,7 @@ pub use access::AccessArgs;
 pub use api::ApiArgs;
 pub use generate::GenerateArgs;
 pub use hierarchy::HierarchyArgs;
+pub use import::ImportBenchArgs;
 pub use legacy::LegacyArgs;
 pub use rollup::RollupArgs;
 pub use run::RunArgs;
@@ -60,6 +62,10 @@ pub enum BenchCommand {
     /// The strategy's targets and the goals, met or not, from the
     /// figures the other commands recorded in docs/BENCHMARKS.md.
     Targets(TargetsArgs),
+    /// `showtree import` on a flat legacy database of `bench generate`'s
+    /// scale: backfill throughput, and the cost dual-write adds to legacy
+    /// writes against the same writes without it.
+    Import(ImportBenchArgs),
 }
 
 impl BenchCommand {
@@ -128,6 +134,13 @@ pub async fn run(cmd: BenchCommand, admin_url: &str) -> anyhow::Result<()> {
         }
         BenchCommand::LegacyCompare(args) => {
             let report = legacy::run(&args, admin_url).await?;
+            print!("{}", report.text_table());
+            if let Some(path) = &args.markdown {
+                println!("results written to {}", path.display());
+            }
+        }
+        BenchCommand::Import(args) => {
+            let report = import::run(&args, admin_url).await?;
             print!("{}", report.text_table());
             if let Some(path) = &args.markdown {
                 println!("results written to {}", path.display());

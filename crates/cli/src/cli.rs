@@ -49,6 +49,16 @@ enum Command {
         /// Load and print the example, then exit without serving.
         #[arg(long)]
         no_serve: bool,
+        /// Instead: create a database laid out the old, flat way (and its
+        /// mapping file) to try `showtree import` on.
+        #[arg(long)]
+        legacy: bool,
+        /// With --legacy: where to write the mapping file (kept if present).
+        #[arg(long, default_value = "showtree-import.toml")]
+        mapping: PathBuf,
+        /// With --legacy: the database to (re)create.
+        #[arg(long, default_value = showtree_import::legacy::DEMO_DATABASE)]
+        legacy_database: String,
     },
     /// Apply, revert, list or verify the schema migrations.
     Migrate {
@@ -84,6 +94,13 @@ enum Command {
     },
     /// Grant a user a role at a node (or revoke it), as the database owner.
     Grant(crate::operator::GrantArgs),
+    /// Move a database laid out the old, flat way into showtree's schema
+    /// (docs/IMPORT.md): check, expand, backfill, dual-write, validate,
+    /// cutover, contract, rollback.
+    Import {
+        #[command(subcommand)]
+        action: showtree_import::ImportCommand,
+    },
 }
 
 /// How `serve` (and `demo`) run the HTTP API.
@@ -133,7 +150,15 @@ enum MigrateAction {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve(&cli.db, args).await,
-        Command::Demo { serve, no_serve } => demo(&cli.db, serve, no_serve).await,
+        Command::Demo {
+            legacy: true,
+            mapping,
+            legacy_database,
+            ..
+        } => demo_legacy(&cli.db, &legacy_database, &mapping).await,
+        Command::Demo {
+            serve, no_serve, ..
+        } => demo(&cli.db, serve, no_serve).await,
         Command::Migrate { action } => migrate(&cli.db, action).await,
         Command::Tree { org } => {
             let db = resolve(&cli.db).await?;
@@ -175,7 +200,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let url = db.as_ref().map_or("", |d| d.url.as_str());
             Ok(showtree_audit::command(&args, url).await)
         }
+        Command::Import { action } => {
+            let db = resolve(&cli.db).await?;
+            Ok(showtree_import::run(action, &db.url).await)
+        }
     }
+}
+
+/// `showtree demo --legacy`: a flat database and its mapping, and the
+/// commands that import it.
+async fn demo_legacy(
+    args: &DbArgs,
+    name: &str,
+    mapping: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let db = resolve_admin(args).await?;
+    let url = showtree_import::legacy::demo(&db.url, name, mapping)
+        .await
+        .context("creating the legacy demo database")?;
+    let shown = connect::redacted_url(&url);
+    println!("created database {name} laid out the old, flat way");
+    println!(
+        "mapping file: {} (see docs/IMPORT.md)
+",
+        mapping.display()
+    );
+    println!("try the whole path (each phase can be undone with `import rollback`):");
+    let m = mapping.display();
+    for step in [
+        format!("import check --mapping {m}"),
+        format!("import expand --mapping {m}"),
+        "import backfill".to_owned(),
+        "import dual-write".to_owned(),
+        "import validate".to_owned(),
+        "import cutover --rename".to_owned(),
+        "import status".to_owned(),
+        "import rollback --all".to_owned(),
+    ] {
+        println!("  showtree --database-url {shown} {step}");
+    }
+    if db.embedded.is_some() {
+        println!(
+            "\n(the embedded PostgreSQL stops when this command ends; start it again with any showtree command using --data-dir)"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn resolve(args: &DbArgs) -> anyhow::Result<ResolvedDb> {

@@ -5,6 +5,7 @@ mod access;
 mod api;
 mod generate;
 mod hierarchy;
+mod import;
 mod legacy;
 mod rollup;
 mod run;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod import;
 mod migrate;
 mod operator;
 mod serve;

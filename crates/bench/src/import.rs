@@ -1,0 +1,741 @@
+//! `showtree bench import`: what `showtree import` costs (issue 9). On a
+//! generated flat legacy database, in one run:
+//!
+//! * backfill throughput: legacy rows per second of `import backfill`,
+//!   end to end (the scan for bad rows, the batches, the catch-up and the
+//!   roll-up reconciliation), and of its copy alone;
+//! * the write overhead of dual-write: the same kind of legacy writes (by
+//!   primary key, one connection, one statement each: inserts, updates,
+//!   deletes of tasks, budgets, crew, events) timed without and with the
+//!   dual-write triggers. "Without" is measured twice: before expand (the
+//!   legacy database as it runs today) and, interleaved round by round
+//!   with the "with" runs, with the dual-write triggers disabled, so both
+//!   sides see the same data, caches and machine load.
+//!
+//! `showtree bench generate` writes showtree's own layout; the flat layout
+//! comes from the import crate's legacy generator at the same scale
+//! (`legacy::Size::scale`: scale 1 is 1,000 organizations, 50,000
+//! productions and about 10 million domain rows, as for `bench generate`).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use hdrhistogram::Histogram;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use showtree_db::connect::url_with_database;
+use showtree_import::backfill::BackfillArgs;
+use showtree_import::legacy::{self, Size};
+use showtree_import::state::Session;
+use showtree_import::{backfill, dualwrite, expand, validate};
+use tokio_postgres::Client;
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use crate::hierarchy::{self, Machine};
+use crate::report::{self, Latency};
+
+/// Default of `--scale`.
+pub const DEFAULT_SCALE: f64 = 0.1;
+/// Default of `--writes`.
+pub const DEFAULT_WRITES: u32 = 3_000;
+/// Default of `--rounds`.
+pub const DEFAULT_ROUNDS: u32 = 6;
+/// Default of `--seed`.
+pub const DEFAULT_SEED: u64 = 1;
+/// Default of `--database`.
+pub const DEFAULT_DATABASE: &str = "showtree_bench_import";
+
+/// Every database this benchmark creates carries a comment starting so.
+const MARKER: &str = "showtree bench import";
+const SECTION_START: &str = "<!-- bench:import:start -->";
+const SECTION_END: &str = "<!-- bench:import:end -->";
+/// Issue 9's goals.
+const GOAL_ROWS_PER_SECOND: f64 = 50_000.0;
+const GOAL_RATIO: f64 = 2.0;
+/// The legacy tables (their user triggers are the import's).
+const LEGACY_TABLES: [&str; 11] = [
+    "organizations",
+    "users",
+    "workspaces",
+    "productions",
+    "vendors",
+    "tasks",
+    "budgets",
+    "invoices",
+    "assets",
+    "events",
+    "crew",
+];
+
+/// Options of `showtree bench import`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportBenchArgs {
+    /// Size of the flat legacy database, as `bench generate --scale` (0.1:
+    /// 100 organizations, 5,000 productions, about a million legacy rows).
+    #[arg(long, default_value_t = DEFAULT_SCALE)]
+    pub scale: f64,
+    /// Timed legacy writes per variant (without and with dual-write).
+    #[arg(long, default_value_t = DEFAULT_WRITES, value_parser = clap::value_parser!(u32).range(6..))]
+    pub writes: u32,
+    /// Interleaved rounds the writes with dual-write and with its triggers
+    /// disabled are split into.
+    #[arg(long, default_value_t = DEFAULT_ROUNDS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+    /// Seed of the writes.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+    /// Keep the database afterwards (it is dropped otherwise).
+    #[arg(long)]
+    pub keep: bool,
+    /// The database to (re)create; it must not exist or have been created by this benchmark.
+    #[arg(long, default_value = DEFAULT_DATABASE)]
+    pub database: String,
+    /// Write the results into this markdown file (between the bench:import markers).
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+}
+
+impl Default for ImportBenchArgs {
+    fn default() -> Self {
+        ImportBenchArgs {
+            scale: DEFAULT_SCALE,
+            writes: DEFAULT_WRITES,
+            rounds: DEFAULT_ROUNDS,
+            seed: DEFAULT_SEED,
+            keep: false,
+            database: DEFAULT_DATABASE.to_owned(),
+            markdown: None,
+        }
+    }
+}
+
+impl ImportBenchArgs {
+    /// The command that reproduces this run, as a user types it.
+    pub fn command_line(&self) -> String {
+        let mut cmd = format!(
+            "showtree bench import --scale {} --writes {} --rounds {}",
+            self.scale, self.writes, self.rounds
+        );
+        let extras = [
+            (self.seed != DEFAULT_SEED).then(|| format!(" --seed {}", self.seed)),
+            (self.database != DEFAULT_DATABASE).then(|| format!(" --database {}", self.database)),
+            self.keep.then(|| " --keep".to_owned()),
+            self.markdown
+                .as_ref()
+                .map(|p| format!(" --markdown {}", p.display())),
+        ];
+        for extra in extras.into_iter().flatten() {
+            cmd += &extra;
+        }
+        cmd
+    }
+}
+
+/// One timed series of legacy writes.
+#[derive(Debug, Clone)]
+pub struct WriteRun {
+    /// What ran.
+    pub label: String,
+    /// Per-write latency.
+    pub latency: Latency,
+    /// Mean latency, microseconds.
+    pub mean_us: f64,
+    /// Writes per second of the series' wall time.
+    pub per_second: f64,
+}
+
+/// Everything a run measured.
+#[derive(Debug, Clone)]
+pub struct ImportReport {
+    /// The command that reproduces it.
+    pub command: String,
+    /// The scale.
+    pub scale: f64,
+    /// The legacy database's size.
+    pub size: Size,
+    /// Legacy rows generated.
+    pub legacy_rows: u64,
+    /// Seconds to generate them.
+    pub generate_secs: f64,
+    /// Seconds of `import expand` (showtree's migrations included).
+    pub expand_secs: f64,
+    /// What `import backfill` reported.
+    pub backfill: backfill::Summary,
+    /// Wall time of `import backfill`.
+    pub backfill_secs: f64,
+    /// Seconds of `import dual-write` (its catch-up and switch).
+    pub dual_write_secs: f64,
+    /// Seconds of `import validate`, and whether it was clean.
+    pub validate_secs: f64,
+    /// Whether validate found nothing.
+    pub validate_clean: bool,
+    /// Writes before expand, with dual-write, with its triggers disabled.
+    pub before: WriteRun,
+    /// Writes with dual-write on.
+    pub with: WriteRun,
+    /// Writes with dual-write's triggers disabled, interleaved with `with`.
+    pub without: WriteRun,
+    /// The machine.
+    pub machine: Machine,
+}
+
+impl ImportReport {
+    /// Legacy rows per second of the whole backfill command.
+    pub fn backfill_rows_per_second(&self) -> f64 {
+        self.backfill.legacy_rows as f64 / self.backfill_secs.max(1e-9)
+    }
+
+    /// Legacy rows per second of the copy alone.
+    pub fn copy_rows_per_second(&self) -> f64 {
+        self.backfill.rows_per_second()
+    }
+
+    /// with ÷ without (interleaved): p50, p95, p99, mean.
+    pub fn ratios(&self) -> [f64; 4] {
+        let (w, o) = (&self.with, &self.without);
+        let r = |a: u64, b: u64| a as f64 / (b as f64).max(1.0);
+        [
+            r(w.latency.p50_us, o.latency.p50_us),
+            r(w.latency.p95_us, o.latency.p95_us),
+            r(w.latency.p99_us, o.latency.p99_us),
+            w.mean_us / o.mean_us.max(1e-9),
+        ]
+    }
+
+    /// Whether the backfill goal is met.
+    pub fn backfill_goal_met(&self) -> bool {
+        self.backfill_rows_per_second() >= GOAL_ROWS_PER_SECOND
+    }
+
+    /// Whether the dual-write goal is met (p50, p95 and mean at most 2x).
+    pub fn dual_write_goal_met(&self) -> bool {
+        let [p50, p95, _, mean] = self.ratios();
+        p50 <= GOAL_RATIO && p95 <= GOAL_RATIO && mean <= GOAL_RATIO
+    }
+
+    fn write_rows(&self) -> Vec<[String; 4]> {
+        let mut rows = vec![[
+            "legacy writes".to_owned(),
+            "writes".to_owned(),
+            "p50 / p95 / p99 ms".to_owned(),
+            "mean ms, writes/s".to_owned(),
+        ]];
+        for r in [&self.before, &self.without, &self.with] {
+            rows.push([
+                r.label.clone(),
+                report::thousands(r.latency.count),
+                r.latency.triple_ms(),
+                format!("{:.3}, {:.0}", r.mean_us / 1000.0, r.per_second),
+            ]);
+        }
+        rows
+    }
+
+    fn backfill_rows(&self) -> Vec<[String; 3]> {
+        let b = &self.backfill;
+        vec![
+            [
+                "backfill".to_owned(),
+                "seconds".to_owned(),
+                "legacy rows/s".to_owned(),
+            ],
+            [
+                "whole command".to_owned(),
+                format!("{:.1}", self.backfill_secs),
+                report::thousands(self.backfill_rows_per_second() as u64),
+            ],
+            [
+                "scan for bad rows".to_owned(),
+                format!("{:.1}", b.preflight.as_secs_f64()),
+                String::new(),
+            ],
+            [
+                "copy (batches)".to_owned(),
+                format!("{:.1}", b.copy.as_secs_f64()),
+                report::thousands(self.copy_rows_per_second() as u64),
+            ],
+            [
+                "catch-up and roll-ups".to_owned(),
+                format!("{:.1}", b.finish.as_secs_f64()),
+                String::new(),
+            ],
+        ]
+    }
+
+    /// The results as a plain-text table, for stdout.
+    pub fn text_table(&self) -> String {
+        let [p50, p95, p99, mean] = self.ratios();
+        format!(
+            "{}\n{}\ndual-write ÷ without: p50 {p50:.2}, p95 {p95:.2}, p99 {p99:.2}, mean {mean:.2}\n\
+             backfill goal (>= 50,000 rows/s): {}; dual-write goal (<= 2x): {}\n",
+            report::text_table(&self.backfill_rows()),
+            report::text_table(&self.write_rows()),
+            met(self.backfill_goal_met()),
+            met(self.dual_write_goal_met()),
+        )
+    }
+
+    /// The results as the markdown section of docs/BENCHMARKS.md.
+    pub fn markdown(&self) -> String {
+        let m = &self.machine;
+        let s = &self.size;
+        let mut md = String::new();
+        md += "## Import: backfill throughput and what dual-write costs legacy writes\n\n";
+        md += &format!("Produced by `{}` on {}.\n\n", self.command, m.date);
+        md += &format!(
+            "Machine: {} cores, {} (shared_buffers {}, other settings default){}; the server \
+             and this command share the machine with other work, so figures are noisy.\n\n",
+            m.cores,
+            m.postgres,
+            m.shared_buffers,
+            match &m.load_average {
+                (Some(start), Some(end)) => format!(
+                    "; 1-minute load average {start} when measuring started, {end} when it ended"
+                ),
+                _ => String::new(),
+            }
+        );
+        md += &format!(
+            "Data: a flat legacy database (crates/import/sql/legacy_layout.sql) of {} legacy \
+             rows: {} organizations, {} workspaces each, {} productions per workspace, about {} \
+             domain rows per production (tasks, budgets, invoices, assets, events, crew), {} \
+             users and {} vendors per organization; generated in {:.1} s. `bench generate \
+             --scale {}` writes showtree's own layout and cannot lay its data out flat, so the \
+             import crate's legacy generator made a flat database of the same scale \
+             (scale 1 = 1,000 organizations, 50,000 productions, about 10 million domain rows). \
+             The mapping is crates/import/mapping/flat.toml with `workspace_only = \
+             \"organization\"`: the generator's workspace-level rows sit in workspaces of \
+             several productions, which the example mapping refuses as ambiguous owners.\n\n",
+            report::thousands(self.legacy_rows),
+            report::thousands(u64::from(s.organizations)),
+            s.workspaces_per_org,
+            s.productions_per_workspace,
+            s.rows_per_production,
+            s.users_per_org,
+            s.vendors_per_org,
+            self.generate_secs,
+            self.scale,
+        );
+        md += &format!(
+            "**Backfill.** `import expand` took {:.1} s (showtree's migrations included). \
+             `import backfill` (batches of 5,000 in primary-key order, one transaction each, \
+             showtree's triggers off) read {} legacy rows and wrote {} showtree rows and nodes; \
+             the whole command includes the scan for bad rows, the catch-up of captured changes \
+             and the roll-up reconciliation of every imported node ({} delta rows).\n\n",
+            self.expand_secs,
+            report::thousands(self.backfill.legacy_rows),
+            report::thousands(self.backfill.written),
+            report::thousands(self.backfill.rollup_deltas.unsigned_abs()),
+        );
+        md += &markdown_table(&self.backfill_rows());
+        md += &format!(
+            "\nThen `import dual-write` took {:.1} s and `import validate` (counts, per-column \
+             checksums, references, roll-ups, the audit) {:.1} s: {}.\n\n",
+            self.dual_write_secs,
+            self.validate_secs,
+            if self.validate_clean {
+                "clean"
+            } else {
+                "NOT clean"
+            }
+        );
+        let [p50, p95, p99, mean] = self.ratios();
+        md += &format!(
+            "**Dual-write.** {} legacy writes per variant on one connection, one autocommit \
+             statement each, client-side latency in an HDR histogram: in turn an insert of a \
+             task into a production, an update of a task (status, title), of a budget's amount, \
+             of a crew row (status, rate), an insert of an event, a delete of a task this run \
+             inserted; rows picked at random (seed {}). \"Before expand\" runs on the untouched \
+             legacy database; then, with dual-write on, {} rounds alternate the same writes with \
+             the dual-write triggers enabled (\"with dual-write\") and disabled (\"without\", \
+             `alter table ... disable trigger user`: a benchmark-only switch), so both sides \
+             share data, caches and load. Before each round the pending roll-up deltas are \
+             folded (untimed), as `showtree serve` does in the background.\n\n",
+            report::thousands(self.with.latency.count),
+            self.command_seed(),
+            self.rounds(),
+        );
+        md += &markdown_table(&self.write_rows());
+        md += &format!(
+            "\nDual-write ÷ without: p50 {p50:.2}, p95 {p95:.2}, p99 {p99:.2}, mean {mean:.2}.\n\n"
+        );
+        md += &format!(
+            "- Goal (issue 9), backfill at least 50,000 legacy rows per second: {} ({} rows/s \
+             for the whole command, {} rows/s for the copy alone).\n",
+            met(self.backfill_goal_met()),
+            report::thousands(self.backfill_rows_per_second() as u64),
+            report::thousands(self.copy_rows_per_second() as u64),
+        );
+        md += &format!(
+            "- Goal (issue 9), dual-write costs legacy writes at most 2x (p50, p95 and mean): {} \
+             (p50 {p50:.2}x, p95 {p95:.2}x, mean {mean:.2}x).\n",
+            met(self.dual_write_goal_met()),
+        );
+        md += "- Every dual-written row also reconciles the roll-up figures of the nodes it \
+                counts in (crates/import/src/rollups.rs): part of what dual-write costs.\n";
+        md
+    }
+
+    fn command_seed(&self) -> String {
+        self.command
+            .split(" --seed ")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or("1")
+            .to_owned()
+    }
+
+    fn rounds(&self) -> String {
+        self.command
+            .split(" --rounds ")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or("1")
+            .to_owned()
+    }
+}
+
+fn met(yes: bool) -> &'static str {
+    if yes { "met" } else { "not met" }
+}
+
+fn markdown_table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        out += &format!("| {} |\n", row.join(" | "));
+        if i == 0 {
+            out += &format!("|{}\n", "---|".repeat(N));
+        }
+    }
+    out
+}
+
+/// Runs the benchmark on the server behind `admin_url`.
+pub async fn run(args: &ImportBenchArgs, admin_url: &str) -> anyhow::Result<ImportReport> {
+    hierarchy::check_database_name(&args.database)?;
+    ensure!(
+        args.scale > 0.0 && args.scale <= 10.0,
+        "--scale must be in (0, 10], got {}",
+        args.scale
+    );
+    let admin = hierarchy::connect(admin_url)
+        .await
+        .context("connecting to the server")?;
+    let db_url = url_with_database(admin_url, &args.database);
+    create_database(&admin, args).await?;
+    let result = measure(args, &db_url).await;
+    if !args.keep {
+        admin
+            .batch_execute(&format!(
+                "drop database {} with (force)",
+                hierarchy::quote_ident(&args.database)
+            ))
+            .await
+            .context("dropping the benchmark database")?;
+    }
+    let report = result?;
+    if let Some(path) = &args.markdown {
+        report::write_section(path, SECTION_START, SECTION_END, &report.markdown())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(report)
+}
+
+async fn create_database(admin: &Client, args: &ImportBenchArgs) -> anyhow::Result<()> {
+    let existing: Option<Option<String>> = admin
+        .query_opt(
+            "select shobj_description(oid, 'pg_database') from pg_database where datname = $1",
+            &[&args.database],
+        )
+        .await
+        .context("looking for the benchmark database")?
+        .map(|row| row.get(0));
+    let db = hierarchy::quote_ident(&args.database);
+    if let Some(comment) = existing {
+        if !comment.is_some_and(|c| c.starts_with(MARKER)) {
+            bail!(
+                "database {} exists and was not created by this benchmark: \
+                 pick another --database, or drop it yourself",
+                args.database
+            );
+        }
+        admin
+            .batch_execute(&format!("drop database {db} with (force)"))
+            .await
+            .context("dropping the previous benchmark database")?;
+    }
+    admin
+        .batch_execute(&format!("create database {db}"))
+        .await
+        .context("creating the benchmark database")?;
+    admin
+        .batch_execute(&format!(
+            "comment on database {db} is {}",
+            hierarchy::quote_literal(MARKER)
+        ))
+        .await
+        .context("marking the benchmark database")
+}
+
+async fn measure(args: &ImportBenchArgs, db_url: &str) -> anyhow::Result<ImportReport> {
+    let client = hierarchy::connect(db_url)
+        .await
+        .context("connecting to the benchmark database")?;
+    let size = Size::scale(args.scale);
+    let started = Instant::now();
+    legacy::create(&client)
+        .await
+        .context("creating the legacy tables")?;
+    let legacy_rows = legacy::generate(&client, size)
+        .await
+        .context("generating the legacy rows")?;
+    client
+        .batch_execute("vacuum (analyze)")
+        .await
+        .context("vacuum analyze")?;
+    let generate_secs = started.elapsed().as_secs_f64();
+    let mut machine = hierarchy::machine(&client).await?;
+
+    let mut writer = Writer::new(client, args.seed).await?;
+    let mut before = hierarchy::histogram()?;
+    let before_took = writer.run(args.writes, &mut before).await?;
+
+    let mut session = Session::connect(db_url)
+        .await
+        .context("the import's session")?;
+    let step = Instant::now();
+    expand::expand(&mut session, &mapping())
+        .await
+        .context("import expand")?;
+    let expand_secs = step.elapsed().as_secs_f64();
+    let step = Instant::now();
+    let summary = backfill::backfill(&mut session, &BackfillArgs::default())
+        .await
+        .context("import backfill")?;
+    let backfill_secs = step.elapsed().as_secs_f64();
+    let step = Instant::now();
+    dualwrite::enable(&mut session)
+        .await
+        .context("import dual-write")?;
+    let dual_write_secs = step.elapsed().as_secs_f64();
+    let step = Instant::now();
+    let outcome = validate::validate(&mut session)
+        .await
+        .context("import validate")?;
+    let validate_secs = step.elapsed().as_secs_f64();
+    if !outcome.is_clean() {
+        tracing::warn!(report = %outcome.render(5), "validation is not clean");
+    }
+
+    let (mut with, mut without) = (hierarchy::histogram()?, hierarchy::histogram()?);
+    let (mut with_took, mut without_took) = (Duration::ZERO, Duration::ZERO);
+    let per_round = args.writes.div_ceil(args.rounds);
+    let mut left = (args.writes, args.writes);
+    for round in 0..args.rounds {
+        // alternate which side goes first, so neither always follows the other
+        for side in [round % 2 == 0, round % 2 != 0] {
+            let n = if side { &mut left.0 } else { &mut left.1 };
+            let take = per_round.min(*n);
+            *n -= take;
+            if take == 0 {
+                continue;
+            }
+            // what `showtree serve` does in the background: fold the
+            // roll-up deltas (untimed), so no round reads another's backlog
+            writer.fold().await?;
+            writer.triggers(side).await?;
+            if side {
+                with_took += writer.run(take, &mut with).await?;
+            } else {
+                without_took += writer.run(take, &mut without).await?;
+            }
+        }
+    }
+    writer.triggers(true).await?;
+    machine.load_average.1 = hierarchy::load_average();
+    drop(session);
+
+    Ok(ImportReport {
+        command: args.command_line(),
+        scale: args.scale,
+        size,
+        legacy_rows,
+        generate_secs,
+        expand_secs,
+        backfill: summary,
+        backfill_secs,
+        dual_write_secs,
+        validate_secs,
+        validate_clean: outcome.is_clean(),
+        before: write_run("before expand (no import)", &before, before_took),
+        without: write_run("without (dual-write triggers off)", &without, without_took),
+        with: write_run("with dual-write", &with, with_took),
+        machine,
+    })
+}
+
+/// The flat layout's mapping, with rows that name a workspace but no
+/// production attached to their organization: the generator makes such
+/// rows in workspaces holding several productions, which the example
+/// mapping (`workspace_only = "error"`) reports as ambiguous owners.
+pub fn mapping() -> String {
+    let text = showtree_import::mapping::FLAT_MAPPING;
+    text.replacen(
+        "workspace_only = \"error\"",
+        "workspace_only = \"organization\"",
+        1,
+    )
+}
+
+fn write_run(label: &str, h: &Histogram<u64>, took: Duration) -> WriteRun {
+    WriteRun {
+        label: label.to_owned(),
+        latency: Latency::from_histogram(h),
+        mean_us: h.mean(),
+        per_second: h.len() as f64 / took.as_secs_f64().max(1e-9),
+    }
+}
+
+/// The old application's writes, by primary key, on one connection.
+struct Writer {
+    client: Client,
+    rng: StdRng,
+    step: u64,
+    productions: Vec<Uuid>,
+    tasks: Vec<Uuid>,
+    budgets: Vec<Uuid>,
+    crew: Vec<Uuid>,
+    inserted: Vec<Uuid>,
+    statements: [tokio_postgres::Statement; 6],
+}
+
+impl Writer {
+    async fn new(client: Client, seed: u64) -> anyhow::Result<Writer> {
+        let ids = |table: &'static str| {
+            let client = &client;
+            async move {
+                client
+                    .query(&format!("select id from {table} order by id"), &[])
+                    .await
+                    .with_context(|| format!("reading the ids of {table}"))
+                    .map(|rows| rows.iter().map(|r| r.get::<_, Uuid>(0)).collect::<Vec<_>>())
+            }
+        };
+        let productions = ids("productions").await?;
+        let tasks = ids("tasks").await?;
+        let budgets = ids("budgets").await?;
+        let crew = ids("crew").await?;
+        ensure!(
+            !productions.is_empty() && !tasks.is_empty() && !budgets.is_empty() && !crew.is_empty(),
+            "the legacy database has no rows to write"
+        );
+        let sql = [
+            "insert into tasks (organization_id, workspace_id, production_id, title, status, due_at)
+             select organization_id, workspace_id, id, 'bench task ' || $2::bigint, 'todo',
+                    timestamp '2025-01-10 10:00' + $2::bigint * interval '1 minute'
+               from productions where id = $1
+             returning id",
+            "update tasks set status = (array['todo', 'in_progress', 'done'])[1 + $2::bigint % 3],
+                    title = 'bench update ' || $2::bigint, updated_at = localtimestamp
+              where id = $1",
+            "update budgets set amount = amount + 1.25 + ($2::bigint % 2), updated_at = localtimestamp
+              where id = $1",
+            "update crew set status = (array['invited', 'confirmed', 'cancelled'])[1 + $2::bigint % 3],
+                    day_rate = 300 + $2::bigint % 100, currency = 'USD', updated_at = localtimestamp
+              where id = $1",
+            "insert into events (organization_id, workspace_id, production_id, name, kind, status, starts_at, ends_at)
+             select organization_id, workspace_id, id, 'bench slot ' || $2::bigint, 'meeting', 'published',
+                    timestamp '2025-07-01 10:00' + $2::bigint * interval '1 hour',
+                    timestamp '2025-07-01 11:00' + $2::bigint * interval '1 hour'
+               from productions where id = $1
+             returning id",
+            "delete from tasks where id = $1 and $2::bigint >= 0",
+        ];
+        let mut statements = Vec::new();
+        for s in sql {
+            statements.push(
+                client
+                    .prepare(s)
+                    .await
+                    .context("preparing the legacy writes")?,
+            );
+        }
+        let statements: [tokio_postgres::Statement; 6] = statements
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("six statements"))?;
+        Ok(Writer {
+            client,
+            rng: StdRng::seed_from_u64(seed),
+            step: 0,
+            productions,
+            tasks,
+            budgets,
+            crew,
+            inserted: Vec::new(),
+            statements,
+        })
+    }
+
+    /// Runs `n` writes, recording each one's latency (µs); returns the wall time.
+    async fn run(&mut self, n: u32, h: &mut Histogram<u64>) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        for _ in 0..n {
+            let kind = (self.step % 6) as usize;
+            let step = self.step as i64;
+            self.step += 1;
+            let pick = |rng: &mut StdRng, ids: &[Uuid]| ids[rng.random_range(0..ids.len())];
+            let id = match kind {
+                0 | 4 => pick(&mut self.rng, &self.productions),
+                1 => pick(&mut self.rng, &self.tasks),
+                2 => pick(&mut self.rng, &self.budgets),
+                3 => pick(&mut self.rng, &self.crew),
+                _ => match self.inserted.pop() {
+                    Some(id) => id,
+                    None => pick(&mut self.rng, &self.tasks),
+                },
+            };
+            let params: [&(dyn ToSql + Sync); 2] = [&id, &step];
+            let t = Instant::now();
+            if kind == 0 {
+                let row = self
+                    .client
+                    .query_one(&self.statements[kind], &params)
+                    .await
+                    .context("legacy write")?;
+                self.inserted.push(row.get(0));
+            } else {
+                self.client
+                    .execute(&self.statements[kind], &params)
+                    .await
+                    .context("legacy write")?;
+            }
+            h.record((t.elapsed().as_micros() as u64).max(1))
+                .context("recording a latency")?;
+        }
+        Ok(started.elapsed())
+    }
+
+    /// Folds every pending roll-up delta, as `showtree serve` does.
+    async fn fold(&self) -> anyhow::Result<()> {
+        self.client
+            .query_one("select private.rollup_fold_all(1000000)", &[])
+            .await
+            .context("folding the roll-up deltas")
+            .map(|_| ())
+    }
+
+    /// Enables or disables the user triggers (the import's) of every legacy table.
+    async fn triggers(&self, on: bool) -> anyhow::Result<()> {
+        let verb = if on { "enable" } else { "disable" };
+        let sql: String = LEGACY_TABLES
+            .iter()
+            .map(|t| format!("alter table public.{t} {verb} trigger user;\n"))
+            .collect();
+        self.client
+            .batch_execute(&sql)
+            .await
+            .context("switching the dual-write triggers")
+    }
+}

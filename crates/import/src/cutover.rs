@@ -1,0 +1,114 @@
+//! `showtree import cutover` and `contract`.
+//!
+//! Cutover validates once more (refusing on a mismatch unless forced),
+//! then, with the legacy tables held against writers, stops dual-write:
+//! the dual-write triggers give way to the capture triggers (so a rollback
+//! of cutover can catch up exactly whatever is written to the legacy tables
+//! afterwards), and with `--rename` the legacy tables move into schema
+//! `showtree_legacy`, out of the old application's way. Contract drops
+//! them, and only that cannot be rolled back.
+
+use crate::sql::{ident, own};
+use crate::sqlgen;
+use crate::state::{self, Phase, RENAMED_SCHEMA, Session};
+use crate::{ImportError, dualwrite, validate};
+
+/// Runs cutover.
+pub async fn cutover(
+    session: &mut Session,
+    rename: bool,
+    force: bool,
+) -> Result<String, ImportError> {
+    let st = session.require().await?;
+    match st.phase {
+        Phase::DualWrite => {}
+        Phase::Cutover => return Ok("cutover: already done".to_owned()),
+        other => {
+            return Err(ImportError::State(format!(
+                "cutover follows dual-write; the import is at {}",
+                other.as_str()
+            )));
+        }
+    }
+    let outcome = validate::validate(session).await?;
+    if !outcome.is_clean() && !force {
+        return Err(ImportError::Other(format!(
+            "{}\ncutover refused: validation found mismatches (fix them, or --force)",
+            outcome.render(20).trim_end()
+        )));
+    }
+    let plan = session.plan(&st).await?;
+    let mut ddl = sqlgen::drop_dual_write_triggers(&plan) + &sqlgen::capture_triggers(&plan);
+    if rename {
+        ddl += &format!("create schema if not exists {};\n", ident(RENAMED_SCHEMA));
+        for t in plan.sources() {
+            ddl += &format!(
+                "alter table {} set schema {};\n",
+                plan.legacy(&t),
+                ident(RENAMED_SCHEMA)
+            );
+        }
+        ddl += &format!(
+            "update {} set renamed_to = '{RENAMED_SCHEMA}';\n",
+            own("state")
+        );
+    }
+    dualwrite::switch(&mut session.client, &plan, &ddl, Phase::Cutover, "cutover").await?;
+    Ok(if rename {
+        format!(
+            "cutover: dual-write stopped; the legacy tables are now in schema {RENAMED_SCHEMA} (showtree import rollback moves them back)"
+        )
+    } else {
+        "cutover: dual-write stopped; showtree is the system of record (legacy writes are only logged, for a rollback)".to_owned()
+    })
+}
+
+/// Drops the legacy tables (after cutover, with --confirm). Irreversible.
+pub async fn contract(session: &mut Session) -> Result<String, ImportError> {
+    let st = session.require().await?;
+    if st.phase != Phase::Cutover {
+        return Err(ImportError::State(format!(
+            "contract follows cutover; the import is at {}",
+            st.phase.as_str()
+        )));
+    }
+    let plan = session.plan(&st).await?;
+    let tables: Vec<String> = plan.sources().iter().map(|t| plan.legacy(t)).collect();
+    let tx = session
+        .client
+        .transaction()
+        .await
+        .map_err(ImportError::db("starting contract"))?;
+    tx.batch_execute(&format!("drop table {}", tables.join(", ")))
+        .await
+        .map_err(ImportError::db(
+            "dropping the legacy tables (does something else depend on them?)",
+        ))?;
+    if let Some(schema) = &st.renamed_to {
+        let empty: bool = tx
+            .query_one(
+                "select not exists (select from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1)",
+                &[schema],
+            )
+            .await
+            .map_err(ImportError::db("looking at the renamed schema"))?
+            .get(0);
+        if empty {
+            tx.batch_execute(&format!("drop schema {}", ident(schema)))
+                .await
+                .map_err(ImportError::db("dropping the renamed schema"))?;
+        }
+    }
+    tx.execute(&format!("delete from {}", own("changes")), &[])
+        .await
+        .map_err(ImportError::db("clearing the change log"))?;
+    state::set_phase(&tx, Phase::Contracted).await?;
+    state::record(&tx, "contract", "finished", &tables.join(", ")).await?;
+    tx.commit()
+        .await
+        .map_err(ImportError::db("committing contract"))?;
+    Ok(format!(
+        "contract: dropped {} (the id maps stay in schema showtree_import)",
+        tables.join(", ")
+    ))
+}

@@ -1,0 +1,247 @@
+//! `showtree import dual-write`: triggers on the legacy tables carry every
+//! insert, update and delete into showtree, in the writer's transaction.
+//!
+//! Exactness: since the backfill started, a capture trigger has recorded
+//! the key of every legacy row written. Enabling dual-write first drains
+//! that log without blocking anyone (each drained key is copied again from
+//! the row's current state), then, in one transaction holding a lock that
+//! stops legacy writers (readers go on), replaces the capture triggers by
+//! the dual-write triggers and drains what is left. Every change is thus
+//! either in the log (and copied from a state at least as new as itself) or
+//! made after the switch (and copied by its own trigger).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio_postgres::{Client, GenericClient, Transaction};
+
+use crate::ImportError;
+use crate::plan::{Plan, UnitKind};
+use crate::sql::own;
+use crate::sqlgen;
+use crate::state::{self, Phase, Session};
+
+/// Keys drained per transaction.
+const DRAIN_BATCH: i64 = 5_000;
+/// Below this many pending changes the switch happens.
+const SWITCH_BELOW: i64 = 2_000;
+
+/// Turns dual-write on; returns how many captured changes were caught up.
+pub async fn enable(session: &mut Session) -> Result<u64, ImportError> {
+    let st = session.require().await?;
+    match st.phase {
+        Phase::Backfilled => {}
+        Phase::DualWrite => return Ok(0),
+        Phase::Backfilling => {
+            return Err(ImportError::State(
+                "the backfill has not finished: run showtree import backfill (it resumes)"
+                    .to_owned(),
+            ));
+        }
+        other => {
+            return Err(ImportError::State(format!(
+                "dual-write follows the backfill; the import is at {}",
+                other.as_str()
+            )));
+        }
+    }
+    let plan = session.plan(&st).await?;
+    let mut caught = 0;
+    // shrink the log without blocking anyone
+    for _ in 0..20 {
+        if pending(&session.client).await? < SWITCH_BELOW {
+            break;
+        }
+        caught += drain(&mut session.client, &plan).await?;
+    }
+    caught += switch(
+        &mut session.client,
+        &plan,
+        &[
+            sqlgen::drop_capture_triggers(&plan),
+            sqlgen::dual_write_triggers(&plan),
+        ]
+        .concat(),
+        Phase::DualWrite,
+        "dual-write",
+    )
+    .await?;
+    Ok(caught)
+}
+
+/// Changes waiting in the log.
+pub async fn pending(c: &impl GenericClient) -> Result<i64, ImportError> {
+    Ok(
+        c.query_one(&format!("select count(*) from {}", own("changes")), &[])
+            .await
+            .map_err(ImportError::db("counting captured changes"))?
+            .get(0),
+    )
+}
+
+/// In one transaction holding the legacy tables against writers: runs
+/// `ddl` (swapping triggers), drains the whole log, moves to `phase`.
+/// Retries when the lock cannot be had quickly (a long legacy transaction)
+/// or a deadlock with a legacy writer is detected.
+pub async fn switch(
+    client: &mut Client,
+    plan: &Plan,
+    ddl: &str,
+    phase: Phase,
+    what: &str,
+) -> Result<u64, ImportError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match switch_once(client, plan, ddl, phase, what).await {
+            Ok(n) => return Ok(n),
+            Err(ImportError::Db {
+                context,
+                error: source,
+            }) if attempt < 30
+                && source.code().is_some_and(|c| {
+                    *c == tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE
+                        || *c == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
+                }) =>
+            {
+                tracing::info!(%context, attempt, "legacy tables busy; trying again");
+                tokio::time::sleep(Duration::from_millis(100 * attempt.min(10))).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn switch_once(
+    client: &mut Client,
+    plan: &Plan,
+    ddl: &str,
+    phase: Phase,
+    what: &str,
+) -> Result<u64, ImportError> {
+    let tx = client
+        .transaction()
+        .await
+        .map_err(ImportError::db("starting the switch"))?;
+    // below deadlock_timeout (1 s by default): a legacy statement writing
+    // two tables in another order than the lock list waits on us while we
+    // wait on it; we give up (and retry) before its deadlock check would
+    // fail the application's write
+    tx.batch_execute("set local lock_timeout = '500ms'")
+        .await
+        .map_err(ImportError::db("setting a lock timeout"))?;
+    let caught = switch_in(&tx, plan, ddl, phase, what).await?;
+    tx.commit()
+        .await
+        .map_err(ImportError::db("committing the switch"))?;
+    Ok(caught)
+}
+
+/// [`switch`] inside the caller's transaction (which commits it).
+pub async fn switch_in(
+    tx: &Transaction<'_>,
+    plan: &Plan,
+    ddl: &str,
+    phase: Phase,
+    what: &str,
+) -> Result<u64, ImportError> {
+    tx.batch_execute(&sqlgen::lock_legacy(plan))
+        .await
+        .map_err(ImportError::db("locking the legacy tables against writers"))?;
+    tx.batch_execute(ddl).await.map_err(ImportError::db(
+        "swapping the triggers on the legacy tables",
+    ))?;
+    let mut caught = 0;
+    loop {
+        let n = drain_once(tx, plan, i64::MAX).await?;
+        if n == 0 {
+            break;
+        }
+        caught += n;
+    }
+    state::set_phase(tx, phase).await?;
+    state::record(tx, what, "finished", &format!("{caught} changes caught up")).await?;
+    Ok(caught)
+}
+
+/// Drains the changes logged so far (each batch its own transaction;
+/// those logged meanwhile are left for the next drain, so a busy legacy
+/// application cannot keep it running forever); returns how many it copied.
+pub async fn drain(client: &mut Client, plan: &Plan) -> Result<u64, ImportError> {
+    let upto: i64 = client
+        .query_one(
+            &format!("select coalesce(max(seq), 0) from {}", own("changes")),
+            &[],
+        )
+        .await
+        .map_err(ImportError::db("reading the change log"))?
+        .get(0);
+    let mut total = 0;
+    loop {
+        let tx = client
+            .transaction()
+            .await
+            .map_err(ImportError::db("starting a catch-up batch"))?;
+        let n = drain_once(&tx, plan, upto).await?;
+        tx.commit()
+            .await
+            .map_err(ImportError::db("committing a catch-up batch"))?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n;
+    }
+}
+
+/// Takes up to a batch of changes off the log and copies their rows from
+/// their current state: deletions first (dependents before what they
+/// depend on), then inserts and updates (in dependency order).
+async fn drain_once(c: &impl GenericClient, plan: &Plan, upto: i64) -> Result<u64, ImportError> {
+    let rows = c
+        .query(
+            &format!(
+                "delete from {changes} where seq in (select seq from {changes} where seq <= $2 order by seq limit $1) returning legacy_table, legacy_id",
+                changes = own("changes")
+            ),
+            &[&DRAIN_BATCH, &upto],
+        )
+        .await
+        .map_err(ImportError::db("taking changes off the log"))?;
+    let n = rows.len() as u64;
+    let mut by_table: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in rows {
+        by_table.entry(r.get(0)).or_default().push(r.get(1));
+    }
+    for ids in by_table.values_mut() {
+        ids.sort();
+        ids.dedup();
+    }
+    for u in plan.units.iter().rev() {
+        if let (Some(ids), UnitKind::Rows) = (by_table.get(&u.source), u.kind) {
+            c.execute(
+                &format!(
+                    "select {}($1::text[]::{}[])",
+                    sqlgen::unsync_fn(u),
+                    u.pk_type
+                ),
+                &[ids],
+            )
+            .await
+            .map_err(ImportError::db_at(format!(
+                "catching up deletions of {}",
+                u.name
+            )))?;
+        }
+    }
+    for u in &plan.units {
+        if let Some(ids) = by_table.get(&u.source) {
+            c.execute(
+                &format!("select {}($1::text[]::{}[])", sqlgen::sync_fn(u), u.pk_type),
+                &[ids],
+            )
+            .await
+            .map_err(ImportError::db_at(format!("catching up {}", u.name)))?;
+        }
+    }
+    Ok(n)
+}

@@ -1,0 +1,318 @@
+//! The import's state: one connection holding the import's lock, the
+//! state row (phase, mapping, what expand created), the history of phase
+//! events, and the compiled plan of the stored mapping.
+
+use std::fmt::Write as _;
+use std::str::FromStr;
+
+use tokio_postgres::{Client, GenericClient, NoTls};
+
+use crate::ImportError;
+use crate::catalog;
+use crate::mapping::Mapping;
+use crate::plan::{self, Catalogs, Plan};
+use crate::report::Report;
+use crate::sql::{SCHEMA, own};
+
+/// Advisory lock key held by every import command: "stimport".
+const LOCK_KEY: i64 = 0x7374_696d_706f_7274;
+
+/// Where the legacy tables go on `cutover --rename`.
+pub const RENAMED_SCHEMA: &str = "showtree_legacy";
+
+/// The phases, in the order they happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Expand started (schema and state exist, migrations may be pending).
+    Expanding,
+    /// showtree's schema, the maps and the functions are in place.
+    Expanded,
+    /// Changes are captured; rows are being copied.
+    Backfilling,
+    /// Every row was copied; changes are still captured.
+    Backfilled,
+    /// Triggers keep showtree current.
+    DualWrite,
+    /// Dual-write stopped; changes are only captured (for a rollback).
+    Cutover,
+    /// The legacy tables are gone.
+    Contracted,
+}
+
+impl Phase {
+    /// Its name in the state table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Expanding => "expanding",
+            Phase::Expanded => "expanded",
+            Phase::Backfilling => "backfilling",
+            Phase::Backfilled => "backfilled",
+            Phase::DualWrite => "dual_write",
+            Phase::Cutover => "cutover",
+            Phase::Contracted => "contracted",
+        }
+    }
+}
+
+impl FromStr for Phase {
+    type Err = ImportError;
+
+    fn from_str(s: &str) -> Result<Phase, ImportError> {
+        Ok(match s {
+            "expanding" => Phase::Expanding,
+            "expanded" => Phase::Expanded,
+            "backfilling" => Phase::Backfilling,
+            "backfilled" => Phase::Backfilled,
+            "dual_write" => Phase::DualWrite,
+            "cutover" => Phase::Cutover,
+            "contracted" => Phase::Contracted,
+            other => {
+                return Err(ImportError::State(format!(
+                    "unknown phase {other:?} in the state table"
+                )));
+            }
+        })
+    }
+}
+
+/// The state row.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Where the import stands.
+    pub phase: Phase,
+    /// The mapping file's text, as given to expand.
+    pub mapping: String,
+    /// Whether expand created showtree's schema.
+    pub created_showtree: bool,
+    /// The newest migration applied before expand (0: none).
+    pub migrated_from: i64,
+    /// Whether expand created `showtree_meta`.
+    pub created_meta: bool,
+    /// Where cutover moved the legacy tables.
+    pub renamed_to: Option<String>,
+}
+
+/// A connection holding the import's lock for its lifetime.
+#[derive(Debug)]
+pub struct Session {
+    /// The connection.
+    pub client: Client,
+    /// Where it connects.
+    pub url: String,
+}
+
+impl Session {
+    /// Connects as application `showtree import`, checks the role may do
+    /// what the import does, and takes the import's lock.
+    pub async fn connect(url: &str) -> Result<Session, ImportError> {
+        let client = connect(url).await?;
+        let row = client
+            .query_one(
+                "select rolsuper, pg_try_advisory_lock($1) from pg_roles where rolname = current_user",
+                &[&LOCK_KEY],
+            )
+            .await
+            .map_err(ImportError::db("checking the role"))?;
+        if !row.get::<_, bool>(0) {
+            return Err(ImportError::Usage(
+                "showtree import runs as a superuser: it sets session_replication_role and creates security-definer triggers on the legacy tables".to_owned(),
+            ));
+        }
+        if !row.get::<_, bool>(1) {
+            return Err(ImportError::State(
+                "another showtree import command is running on this database".to_owned(),
+            ));
+        }
+        Ok(Session {
+            client,
+            url: url.to_owned(),
+        })
+    }
+
+    /// The state row, or None before expand.
+    pub async fn state(&self) -> Result<Option<State>, ImportError> {
+        load(&self.client).await
+    }
+
+    /// The state, which must exist.
+    pub async fn require(&self) -> Result<State, ImportError> {
+        self.state().await?.ok_or_else(|| {
+            ImportError::State("no import here yet: run showtree import expand first".to_owned())
+        })
+    }
+
+    /// The stored mapping compiled against the live catalogs.
+    pub async fn plan(&self, state: &State) -> Result<Plan, ImportError> {
+        let mut mapping = Mapping::parse(&state.mapping)?;
+        if let Some(schema) = &state.renamed_to {
+            mapping.schema = schema.clone();
+        }
+        let catalogs = read_catalogs(&self.client, &mapping.schema).await?;
+        let (plan, findings) = plan::compile(&mapping, &catalogs);
+        if !findings.is_empty() {
+            return Err(ImportError::Problems(Box::new(Report {
+                findings,
+                ..Report::default()
+            })));
+        }
+        Ok(plan)
+    }
+}
+
+/// Connects to `url`, spawning the connection's task.
+pub async fn connect(url: &str) -> Result<Client, ImportError> {
+    let mut config = tokio_postgres::Config::from_str(url)
+        .map_err(|e| ImportError::Usage(format!("bad database URL: {e}")))?;
+    config.application_name("showtree import");
+    let (client, conn) = config.connect(NoTls).await.map_err(|e| ImportError::Db {
+        context: format!("connecting to {}", showtree_db::connect::redacted_url(url)),
+        error: e,
+    })?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "import connection ended");
+        }
+    });
+    Ok(client)
+}
+
+/// The legacy schema's tables and showtree's (`showtree.*`, `auth.*`).
+pub async fn read_catalogs(c: &impl GenericClient, legacy: &str) -> Result<Catalogs, ImportError> {
+    let legacy_tables = catalog::tables(c, legacy).await?;
+    let mut target = std::collections::BTreeMap::new();
+    for schema in ["showtree", "auth"] {
+        for (name, t) in catalog::tables(c, schema).await? {
+            target.insert(format!("{schema}.{name}"), t);
+        }
+    }
+    Ok(Catalogs {
+        legacy: legacy_tables,
+        target,
+    })
+}
+
+/// The state row, or None when the import's schema does not exist.
+pub async fn load(c: &impl GenericClient) -> Result<Option<State>, ImportError> {
+    if !catalog::schema_exists(c, SCHEMA).await? {
+        return Ok(None);
+    }
+    let Some(row) = c
+        .query_opt(
+            &format!(
+                "select phase, mapping, created_showtree, migrated_from, created_meta, renamed_to from {}",
+                own("state")
+            ),
+            &[],
+        )
+        .await
+        .map_err(ImportError::db("reading the import's state"))?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(State {
+        phase: row.get::<_, String>(0).parse()?,
+        mapping: row.get(1),
+        created_showtree: row.get(2),
+        migrated_from: row.get(3),
+        created_meta: row.get(4),
+        renamed_to: row.get(5),
+    }))
+}
+
+/// Moves the state to `phase` (in the caller's transaction).
+pub async fn set_phase(c: &impl GenericClient, phase: Phase) -> Result<(), ImportError> {
+    c.execute(
+        &format!("update {} set phase = $1, updated_at = now()", own("state")),
+        &[&phase.as_str()],
+    )
+    .await
+    .map_err(ImportError::db("recording the phase"))?;
+    Ok(())
+}
+
+/// Appends to the history (in the caller's transaction).
+pub async fn record(
+    c: &impl GenericClient,
+    phase: &str,
+    event: &str,
+    detail: &str,
+) -> Result<(), ImportError> {
+    c.execute(
+        &format!(
+            "insert into {} (phase, event, detail) values ($1, $2, $3)",
+            own("history")
+        ),
+        &[&phase, &event, &detail],
+    )
+    .await
+    .map_err(ImportError::db("recording history"))?;
+    Ok(())
+}
+
+/// `showtree import status`.
+pub async fn status(session: &mut Session) -> Result<String, ImportError> {
+    let Some(state) = session.state().await? else {
+        return Ok("no import in this database".to_owned());
+    };
+    let c = &session.client;
+    let mut out = String::new();
+    let _ = writeln!(out, "phase: {}", state.phase.as_str());
+    if let Some(r) = &state.renamed_to {
+        let _ = writeln!(out, "legacy tables moved to schema {r}");
+    }
+    for row in c
+        .query(
+            &format!(
+                "select mapping, rows, done, last_key from {} order by mapping",
+                own("progress")
+            ),
+            &[],
+        )
+        .await
+        .map_err(ImportError::db("reading progress"))?
+    {
+        let done: bool = row.get(2);
+        let _ = writeln!(
+            out,
+            "  {:<20} {:>10} legacy rows copied{}",
+            row.get::<_, String>(0),
+            row.get::<_, i64>(1),
+            if done { ", done" } else { "" }
+        );
+    }
+    let pending: i64 = c
+        .query_one(&format!("select count(*) from {}", own("changes")), &[])
+        .await
+        .map_err(ImportError::db("counting changes"))?
+        .get(0);
+    let errors: i64 = c
+        .query_one(&format!("select count(*) from {}", own("errors")), &[])
+        .await
+        .map_err(ImportError::db("counting errors"))?
+        .get(0);
+    let _ = writeln!(out, "changes waiting for catch-up: {pending}");
+    let _ = writeln!(out, "rows dual-write could not map: {errors}");
+    for row in c
+        .query(
+            &format!(
+                "select phase, event, detail, at::text from {} order by seq desc limit 10",
+                own("history")
+            ),
+            &[],
+        )
+        .await
+        .map_err(ImportError::db("reading history"))?
+        .into_iter()
+        .rev()
+    {
+        let _ = writeln!(
+            out,
+            "  {} {} {} {}",
+            row.get::<_, String>(3),
+            row.get::<_, String>(0),
+            row.get::<_, String>(1),
+            row.get::<_, String>(2)
+        );
+    }
+    Ok(out)
+}

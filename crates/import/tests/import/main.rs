@@ -1,0 +1,7 @@
+//! `showtree import` against real PostgreSQL databases: each test makes
+//! its own legacy database (the flat layout, generated rows).
+
+mod check;
+mod path;
+mod rollback;
+mod support;
