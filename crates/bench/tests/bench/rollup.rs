@@ -44,6 +44,7 @@ async fn the_rollup_benchmark_runs_on_its_own_data_and_on_a_generated_database()
         markdown: Some(markdown.clone()),
         generated: Some(generated.name().to_owned()),
         generated_samples: 3,
+        generated_max_nodes: 1_000_000,
     };
     let report = rollup::run(&args, &admin_url).await.expect("bench rollup");
     assert_eq!(report.reads.len(), 3);
