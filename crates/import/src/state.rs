@@ -101,28 +101,50 @@ pub struct Session {
     pub url: String,
 }
 
+/// How long a command waits for the import's lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 impl Session {
     /// Connects as application `showtree import`, checks the role may do
     /// what the import does, and takes the import's lock.
     pub async fn connect(url: &str) -> Result<Session, ImportError> {
         let client = connect(url).await?;
-        let row = client
+        let superuser: bool = client
             .query_one(
-                "select rolsuper, pg_try_advisory_lock($1) from pg_roles where rolname = current_user",
-                &[&LOCK_KEY],
+                "select rolsuper from pg_roles where rolname = current_user",
+                &[],
             )
             .await
-            .map_err(ImportError::db("checking the role"))?;
-        if !row.get::<_, bool>(0) {
+            .map_err(ImportError::db("checking the role"))?
+            .get(0);
+        if !superuser {
             return Err(ImportError::Usage(
                 "showtree import runs as a superuser: it sets session_replication_role and creates security-definer triggers on the legacy tables".to_owned(),
             ));
         }
-        if !row.get::<_, bool>(1) {
-            return Err(ImportError::State(
-                "another showtree import command is running on this database".to_owned(),
-            ));
+        // A command killed a moment ago may still hold the lock: its server
+        // process lets go when it notices its client is gone, at the end of
+        // the statement it was running (a batch). Wait that long, not more.
+        client
+            .batch_execute(&format!("set lock_timeout = '{}s'", LOCK_WAIT.as_secs()))
+            .await
+            .map_err(ImportError::db("setting the lock timeout"))?;
+        let locked = client
+            .execute("select pg_advisory_lock($1)", &[&LOCK_KEY])
+            .await;
+        match locked {
+            Ok(_) => {}
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+                return Err(ImportError::State(
+                    "another showtree import command is running on this database".to_owned(),
+                ));
+            }
+            Err(e) => return Err(ImportError::db("taking the import's lock")(e)),
         }
+        client
+            .batch_execute("reset lock_timeout")
+            .await
+            .map_err(ImportError::db("resetting the lock timeout"))?;
         Ok(Session {
             client,
             url: url.to_owned(),
