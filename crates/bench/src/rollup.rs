@@ -336,17 +336,7 @@ pub async fn run(args: &RollupArgs, admin_url: &str) -> anyhow::Result<RollupRep
         .context("vacuum analyze")?;
 
     let owner = add_owner(&client, org_id).await?;
-    let mut app_config: tokio_postgres::Config = db_url.parse().context("parsing the URL")?;
-    app_config.user(APP_ROLE);
-    let (app, conn) = app_config
-        .connect(NoTls)
-        .await
-        .context("connecting as authenticator")?;
-    tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            tracing::debug!(error = %e, "authenticator connection closed with an error");
-        }
-    });
+    let app = connect_app(&db_url).await?;
 
     let mut reads = Vec::new();
     for (label, node) in read_targets(&tree, args.seed)? {
@@ -548,17 +538,7 @@ async fn generated_reads(
         .context("finding an owner")?
         .get(0);
     while rollups::fold(&client, org_id, 50_000).await? > 0 {}
-    let mut app_config: tokio_postgres::Config = url.parse().context("parsing the URL")?;
-    app_config.user(APP_ROLE);
-    let (app, conn) = app_config
-        .connect(NoTls)
-        .await
-        .context("connecting as authenticator")?;
-    tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            tracing::debug!(error = %e, "authenticator connection closed with an error");
-        }
-    });
+    let app = connect_app(&url).await?;
     let mut reads = Vec::new();
     for (label, node) in [
         ("organization root", org_id),
@@ -583,6 +563,22 @@ async fn generated_reads(
         );
     }
     Ok((name.to_owned(), org_nodes, reads))
+}
+
+/// A connection to `url` as the service's role, `authenticator`.
+async fn connect_app(url: &str) -> anyhow::Result<Client> {
+    let mut config: tokio_postgres::Config = url.parse().context("parsing the URL")?;
+    config.user(APP_ROLE);
+    let (app, conn) = config
+        .connect(NoTls)
+        .await
+        .context("connecting as authenticator")?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "authenticator connection closed with an error");
+        }
+    });
+    Ok(app)
 }
 
 /// An owner of the organization, for the API's path (the admin short cut).

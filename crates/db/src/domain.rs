@@ -187,17 +187,8 @@ pub async fn list(c: &impl Sql, table: &Table, q: &ListQuery) -> Result<Vec<Valu
         }
         (Scope::Subtree(node), Owner::Node) => {
             let p = push(&mut params, node);
-            let range = |alias: &str| {
-                format!(
-                    "({alias}.ancestors || {alias}.id) >= (select r.ancestors || r.id from showtree.nodes r \
-                       where r.org_id = {org} and r.id = {p}) \
-                     and ({alias}.ancestors || {alias}.id) < (select r.ancestors || r.id || \
-                       'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid \
-                       from showtree.nodes r where r.org_id = {org} and r.id = {p})"
-                )
-            };
-            // one range of nodes_path_idx: the node's path and everything under it
-            sql.push_str(&format!(" and {}", range("n")));
+            let range = subtree_range("n", &org, &p);
+            sql.push_str(&format!(" and {range}"));
             // The page is the first rows in id order. Walking the table's
             // rows in that order and keeping the subtree's fills a page at
             // once when the subtree holds much of the organization, and
@@ -209,7 +200,7 @@ pub async fn list(c: &impl Sql, table: &Table, q: &ListQuery) -> Result<Vec<Valu
                 sql.push_str(&format!(
                     " and t.node_id = any(array(select n.id from showtree.nodes n \
                        where n.org_id = {org} and {}))",
-                    range("n")
+                    range
                 ));
             }
         }
@@ -293,20 +284,27 @@ const SMALL_SUBTREE: i64 = 2_000;
 /// Whether the subtree of `node` (the nodes the caller can read) has at most
 /// [`SMALL_SUBTREE`] nodes: one short range of the path index, stopped there.
 async fn subtree_is_small(c: &impl Sql, org_id: Uuid, node: Uuid) -> Result<bool, DbError> {
+    let sql = format!(
+        "select count(*) from (select from showtree.nodes n where n.org_id = $1 and {} limit $3) s",
+        subtree_range("n", "$1", "$2")
+    );
     let row = c
-        .query_one(
-            "select count(*) from (select from showtree.nodes n \
-              where n.org_id = $1 \
-                and (n.ancestors || n.id) >= (select r.ancestors || r.id from showtree.nodes r \
-                      where r.org_id = $1 and r.id = $2) \
-                and (n.ancestors || n.id) < (select r.ancestors || r.id || \
-                      'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid \
-                      from showtree.nodes r where r.org_id = $1 and r.id = $2) \
-              limit $3) s",
-            &[&org_id, &node, &(SMALL_SUBTREE + 1)],
-        )
+        .query_one(&sql, &[&org_id, &node, &(SMALL_SUBTREE + 1)])
         .await?;
     Ok(row.try_get::<_, i64>(0)? <= SMALL_SUBTREE)
+}
+
+/// The nodes `alias` of the subtree of node `node` in organization `org`
+/// (SQL parameters): one range of nodes_path_idx, the node's path and
+/// everything under it.
+fn subtree_range(alias: &str, org: &str, node: &str) -> String {
+    format!(
+        "({alias}.ancestors || {alias}.id) >= (select r.ancestors || r.id from showtree.nodes r \
+           where r.org_id = {org} and r.id = {node}) \
+         and ({alias}.ancestors || {alias}.id) < (select r.ancestors || r.id || \
+           'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid \
+           from showtree.nodes r where r.org_id = {org} and r.id = {node})"
+    )
 }
 
 /// Where a row is, whether or not the caller may read it:
