@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use crate::Sql;
+use showtree_core::NodeKind;
 use uuid::Uuid;
 
 use crate::DbError;
@@ -131,6 +132,45 @@ pub async fn raw(c: &impl Sql, org_id: Uuid, node_id: Uuid) -> Result<(Figures, 
     Ok((figures, pending))
 }
 
+/// A node's roll-up by part, as the API's `private.rollup` reads it:
+/// (`"total"`, `"own"`, `"child"` with the child's id, or `"restricted"`,
+/// currency) to figures. All-zero lines are left out.
+pub type Parts = BTreeMap<(String, Option<Uuid>, String), Line>;
+
+/// The parts of a live node's roll-up without access checks (the tables'
+/// owner only): the total, the node's own rows, each of `children` and one
+/// part summing `hidden` (both children of the node).
+#[tracing::instrument(skip_all, err)]
+pub async fn parts(
+    c: &impl Sql,
+    org_id: Uuid,
+    node_id: Uuid,
+    children: &[Uuid],
+    hidden: &[Uuid],
+) -> Result<Parts, DbError> {
+    let sql = format!(
+        "select part, child_id, currency::text, {} from private.rollup_parts($1, $2, $3, $4)",
+        METRICS.join(", ")
+    );
+    let rows = c
+        .query(&sql, &[&org_id, &node_id, &children, &hidden])
+        .await?;
+    let mut parts = Parts::new();
+    for r in &rows {
+        let mut line = Line::default();
+        for (i, v) in line.0.iter_mut().enumerate() {
+            *v = r.try_get(i + 3)?;
+        }
+        if !line.is_zero() {
+            parts
+                .entry((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
+                .or_default()
+                .add(&line);
+        }
+    }
+    Ok(parts)
+}
+
 /// The brute-force roll-up: every figure aggregated straight from the base
 /// tables over the live subtree (one range of the path index), at the
 /// transaction's `now()`. $1 org, $2 node; rows (bucket, currency, metric,
@@ -236,14 +276,15 @@ pub async fn fold_all(c: &impl Sql, limit: i32) -> Result<i32, DbError> {
 }
 
 /// Which part of a roll-up a bucket is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum BucketKind {
     /// The whole live subtree.
     Total,
     /// The node's own rows.
     Own,
-    /// One child the caller can read, with its subtree.
-    Child(Uuid),
+    /// One child the caller can read, with its subtree: its id, name and
+    /// level.
+    Child(Uuid, String, NodeKind),
     /// Every child the caller cannot read, summed.
     Restricted,
 }
@@ -291,29 +332,61 @@ pub struct Bucket {
     pub pending: i64,
 }
 
+/// Which children a caller's roll-up lists: up to `limit` of those the
+/// caller can read, after the `(name, id)` of the previous page's last
+/// one, by name then id.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildPage<'a> {
+    /// The previous page's last child.
+    pub after: Option<(&'a str, Uuid)>,
+    /// Most children listed (1 to 10,000).
+    pub limit: i32,
+}
+
 /// A node's roll-up as `caller` may see it (inside the caller's
 /// transaction: `private.rollup` applies the caller's access), with the
 /// transaction's `now()` the clock figures were counted at. `None` when
-/// the caller cannot read the node (or it is deleted).
+/// the caller cannot read the node (or it is deleted). The total, own and
+/// restricted buckets cover the whole subtree whatever the page.
 #[tracing::instrument(skip_all, err)]
 pub async fn for_caller(
     c: &impl Sql,
     org_id: Uuid,
     node_id: Uuid,
     convert: bool,
+    page: ChildPage<'_>,
 ) -> Result<Option<(time::OffsetDateTime, Vec<Bucket>)>, DbError> {
+    if !(1..=10_000).contains(&page.limit) {
+        return Err(DbError::Invalid("limit must be between 1 and 10000"));
+    }
     let base_cols: Vec<String> = METRICS[FIRST_MONEY..FIRST_CLOCK]
         .iter()
         .map(|m| format!("base_{m}"))
         .collect();
     let sql = format!(
         "select now(), kind, child_id, currency::text, money_visible, {}, pending, \
-                base_currency::text, {} \
-           from private.rollup($1, $2, $3)",
+                base_currency::text, {}, child_name, child_kind \
+           from private.rollup($1, $2, $3, $4, $5, $6)",
         METRICS.join(", "),
         base_cols.join(", ")
     );
-    let rows = c.query(&sql, &[&org_id, &node_id, &convert]).await?;
+    let (after_name, after_id) = match page.after {
+        Some((name, id)) => (Some(name), Some(id)),
+        None => (None, None),
+    };
+    let rows = c
+        .query(
+            &sql,
+            &[
+                &org_id,
+                &node_id,
+                &convert,
+                &after_name,
+                &after_id,
+                &page.limit,
+            ],
+        )
+        .await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
@@ -323,7 +396,15 @@ pub async fn for_caller(
         let kind = match (r.try_get::<_, &str>(1)?, r.try_get::<_, Option<Uuid>>(2)?) {
             ("total", _) => BucketKind::Total,
             ("own", _) => BucketKind::Own,
-            ("child", Some(id)) => BucketKind::Child(id),
+            ("child", Some(id)) => {
+                let at = 5 + METRICS.len() + 2 + (FIRST_CLOCK - FIRST_MONEY);
+                let name: String = r.try_get(at)?;
+                let kind: String = r.try_get(at + 1)?;
+                let kind = kind
+                    .parse()
+                    .map_err(|_| DbError::Unexpected(format!("node kind {kind}")))?;
+                BucketKind::Child(id, name, kind)
+            }
             ("restricted", _) => BucketKind::Restricted,
             (other, _) => return Err(DbError::Unexpected(format!("bucket kind {other}"))),
         };

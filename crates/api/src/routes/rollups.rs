@@ -8,16 +8,13 @@
 // utoipa's generated code names types by paths that are also in scope here.
 #![allow(unused_qualifications)]
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use showtree_core::Capability;
-use showtree_db::nodes;
-use showtree_db::rollups::{self, BaseMoney, Bucket, BucketKind, Line, Money};
+use showtree_db::rollups::{self, BaseMoney, Bucket, BucketKind, ChildPage, Line, Money};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -28,6 +25,7 @@ use crate::collection::owner_node;
 use crate::error::ApiError;
 use crate::etag::ETag;
 use crate::extract::{Path, Query};
+use crate::pagination::{Page, PageParams};
 use crate::state::AppState;
 use crate::wire::Kind;
 
@@ -45,6 +43,12 @@ pub struct RollupParams {
     /// the rate of their issue date, budgets and crew cost at today's),
     /// beside the per-currency figures. Default false.
     pub convert: Option<bool>,
+    /// Children listed per page, 1 to 1000 (default 100); the other
+    /// buckets are the same on every page.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page (of children).
+    pub cursor: Option<String>,
 }
 
 /// Tasks by status.
@@ -197,8 +201,11 @@ pub struct Rollup {
     pub total: Figures,
     /// The node's own rows.
     pub own: Figures,
-    /// Each live child the caller can read, by name.
+    /// A page of the live children the caller can read, by name then id.
     pub children: Vec<ChildFigures>,
+    /// Pass as `cursor` for the next page of children; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
     /// The children the caller cannot read, summed; absent when none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restricted: Option<Figures>,
@@ -321,22 +328,27 @@ pub async fn get_rollup(
     Query(params): Query<RollupParams>,
 ) -> Result<Response, ApiError> {
     let convert = params.convert.unwrap_or(false);
-    let (node, now, buckets, names) = state
+    let paging = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    let limit = paging.limit()?;
+    let after: Option<(String, Uuid)> = paging.cursor()?;
+    let (node, now, buckets) = state
         .db
         .run_as(&auth.0, async |tx| {
             let node = owner_node(tx, id, Capability::Read).await?;
+            let page = ChildPage {
+                after: after.as_ref().map(|(name, id)| (name.as_str(), *id)),
+                // one more than asked: proves a next page exists
+                limit: i32::try_from(limit + 1).unwrap_or(i32::MAX),
+            };
             let Some((now, buckets)) =
-                rollups::for_caller(tx, node.org_id, node.id, convert).await?
+                rollups::for_caller(tx, node.org_id, node.id, convert, page).await?
             else {
                 return Err(ApiError::NotFound);
             };
-            // the children the caller reads (RLS), for their names
-            let names: HashMap<Uuid, (String, Kind)> = nodes::children(tx, node.org_id, node.id)
-                .await?
-                .into_iter()
-                .map(|c| (c.id, (c.name, c.kind.into())))
-                .collect();
-            Ok::<_, ApiError>((node, now, buckets, names))
+            Ok::<_, ApiError>((node, now, buckets))
         })
         .await?;
     let mut total = None;
@@ -345,26 +357,21 @@ pub async fn get_rollup(
     let mut children = Vec::new();
     for b in &buckets {
         let figures = figures_of(b);
-        match b.kind {
+        match &b.kind {
             BucketKind::Total => total = Some(figures),
             BucketKind::Own => own = Some(figures),
             BucketKind::Restricted => restricted = Some(figures),
-            BucketKind::Child(child) => {
-                let Some((name, kind)) = names.get(&child).cloned() else {
-                    return Err(ApiError::Internal(format!(
-                        "roll-up child {child} is not among the readable children"
-                    )));
-                };
-                children.push(ChildFigures {
-                    id: child,
-                    name,
-                    kind,
-                    figures,
-                });
-            }
+            BucketKind::Child(child, name, kind) => children.push(ChildFigures {
+                id: *child,
+                name: name.clone(),
+                kind: (*kind).into(),
+                figures,
+            }),
         }
     }
-    children.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    // in the database's order (name by its collation, then id): the
+    // cursor's order
+    let page = Page::from_rows(children, limit, |c| (c.name.clone(), c.id), |c| c);
     let (Some(total), Some(own)) = (total, own) else {
         return Err(ApiError::Internal(
             "roll-up without total or own bucket".into(),
@@ -376,7 +383,8 @@ pub async fn get_rollup(
         as_of: Timestamp(now),
         total,
         own,
-        children,
+        children: page.items,
+        next_cursor: page.next_cursor,
         restricted,
     };
     // the figures' version: everything but the instant they were read at

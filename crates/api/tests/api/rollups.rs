@@ -569,3 +569,82 @@ async fn exchange_rates_are_written_with_finance_read_by_members_and_bad_ones_re
         .await
         .problem(412);
 }
+
+#[tokio::test]
+async fn children_are_paged_by_name_and_every_page_carries_the_same_totals() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    books(&app, &w).await;
+    let t = &w.owner.token;
+    for name in ["Amsterdam", "Berlin", "Zurich"] {
+        let a = id(&app
+            .create_node(t, w.production, "activation", name, json!({}))
+            .await);
+        task(&app, t, a).await;
+    }
+    // readable: Amsterdam, Berlin, Las Vegas, Zurich; Secret Show is
+    // restricted and this manager has no grant on it
+    let manager = member(&app, &w, "pages@rollup.test", w.production, "manager").await;
+    let whole = rollup(&app, &manager.token, w.production).await;
+    assert_eq!(whole["children"].as_array().map(Vec::len), Some(4));
+    assert!(whole.get("next_cursor").is_none());
+
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/nodes/{}/rollup?limit=3&cursor={c}", w.production),
+            None => format!("/v1/nodes/{}/rollup?limit=3", w.production),
+        };
+        let page = app.get(&path, &manager.token).await.ok(200).clone();
+        pages += 1;
+        for key in ["total", "own", "restricted"] {
+            assert_eq!(page[key], whole[key], "{key} differs on page {pages}");
+        }
+        for c in page["children"].as_array().expect("children") {
+            names.push(c["name"].as_str().expect("name").to_owned());
+            let listed = whole["children"]
+                .as_array()
+                .and_then(|all| all.iter().find(|x| x["id"] == c["id"]))
+                .expect("a child of the whole list");
+            assert_eq!(c, listed);
+        }
+        match page.get("next_cursor").and_then(Value::as_str) {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 2);
+    assert_eq!(names, ["Amsterdam", "Berlin", "Las Vegas", "Zurich"]);
+    // the restricted child's rows are summed, never listed, on every page
+    assert_eq!(whole["restricted"]["tasks"]["total"], 1);
+    assert!(!whole.to_string().contains(&w.secret.to_string()));
+
+    let bad = format!("/v1/nodes/{}/rollup?cursor=not-a-cursor", w.production);
+    app.get(&bad, &manager.token).await.problem(400);
+    for limit in ["0", "1001", "x"] {
+        let bad = format!("/v1/nodes/{}/rollup?limit={limit}", w.production);
+        app.get(&bad, &manager.token).await.problem(400);
+    }
+}
+
+#[tokio::test]
+async fn a_grant_on_a_restricted_child_lists_it_instead_of_the_restricted_bucket() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    books(&app, &w).await;
+    let user = member(&app, &w, "inside@rollup.test", w.production, "viewer").await;
+    app.grant(&w.owner.token, w.secret, user.user_id, "viewer")
+        .await;
+    let r = rollup(&app, &user.token, w.production).await;
+    let ids: Vec<&str> = r["children"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 2, "{r}");
+    assert!(ids.contains(&w.secret.to_string().as_str()));
+    assert!(r.get("restricted").is_none(), "{r}");
+}

@@ -56,14 +56,15 @@ pub fn script(op: Op, job: &Job, claims: &str) -> String {
                 .iter()
                 .map(|m| format!("base_{m}"))
                 .collect();
+            // the first page of children, one more than the route's default
+            // limit (proof of a next page), as the route asks
             s += &format!(
                 "select now(), kind, child_id, currency::text, money_visible, {}, pending, \
-                 base_currency::text, {} from private.rollup('{org}', '{node}', false);\n",
+                 base_currency::text, {}, child_name, child_kind \
+                 from private.rollup('{org}', '{node}', false, null, null, 101);\n",
                 METRICS.join(", "),
                 base.join(", ")
             );
-            s +=
-                &format!("select {NODE_COLUMNS} from showtree.node_children('{org}', '{node}');\n");
         }
         Op::Search => {
             s += &context(claims);

@@ -490,6 +490,45 @@ async fn check(client: &Client, org: Uuid, context: &str) {
                 .collect();
             panic!("{context}: node {node}: stored != brute force: {diff:#?}");
         }
+        // the API's parts: every other child listed, the rest hidden
+        let children: Vec<Uuid> = client
+            .query(
+                "select id from showtree.nodes \
+                  where org_id = $1 and parent_id = $2 and deleted_at is null order by id",
+                &[&org, &node],
+            )
+            .await
+            .expect("children")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let listed: Vec<Uuid> = children.iter().copied().step_by(2).collect();
+        let hidden: Vec<Uuid> = children.iter().copied().skip(1).step_by(2).collect();
+        let parts = rollups::parts(client, org, node, &listed, &hidden)
+            .await
+            .expect("parts");
+        let mut expected = rollups::Parts::new();
+        for ((bucket, currency), line) in &brute {
+            let mut add = |part: &str, child: Option<Uuid>| {
+                expected
+                    .entry((part.to_owned(), child, currency.clone()))
+                    .or_default()
+                    .add(line);
+            };
+            add("total", None);
+            if *bucket == node {
+                add("own", None);
+            } else if listed.contains(bucket) {
+                add("child", Some(*bucket));
+            } else if hidden.contains(bucket) {
+                add("restricted", None);
+            }
+        }
+        expected.retain(|_, line| !line.is_zero());
+        assert_eq!(
+            parts, expected,
+            "{context}: node {node}: parts != brute force"
+        );
     }
     client.batch_execute("commit").await.expect("commit");
 }
