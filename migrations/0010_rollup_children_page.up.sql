@@ -114,7 +114,10 @@ begin
            coalesce(sum(s.tasks_open_due) filter (where s.week < this_week), 0)::bigint as overdue,
            coalesce(sum(s.assets_started - s.assets_ended) filter (where s.week < this_week), 0)::bigint
              as assets,
-           sum(s.pending)::bigint as pending
+           sum(s.pending)::bigint as pending,
+           -- a join key without nulls: `is not distinct from` cannot hash,
+           -- and a page of children makes hundreds of rows to join
+           coalesce(s.child_id, '00000000-0000-0000-0000-000000000000'::uuid) as key
       from stored s
      group by s.part, s.child_id, s.currency
   ), recent as (
@@ -147,7 +150,8 @@ begin
        offset 0) n
      where n.path >= lo and n.path < hi
   ), clock as (
-    select b.part, b.child_id, sum(r.overdue)::bigint as overdue, sum(r.assets)::bigint as assets
+    select b.part, b.child_id, coalesce(b.child_id, '00000000-0000-0000-0000-000000000000'::uuid) as key,
+           sum(r.overdue)::bigint as overdue, sum(r.assets)::bigint as assets
       from recent_placed r
      cross join lateral (values
        ('total'::text, null::uuid),
@@ -158,9 +162,9 @@ begin
      where b.part is not null
      group by b.part, b.child_id
   ), counts as (
-    select s.part, s.child_id from summed s where s.currency = 'XXX'
+    select s.part, s.child_id, s.key from summed s where s.currency = 'XXX'
     union
-    select c.part, c.child_id from clock c
+    select c.part, c.child_id, c.key from clock c
   )
   select s.part, s.child_id, s.currency, s.tasks_draft, s.tasks_planning, s.tasks_active, s.tasks_review, s.tasks_completed, s.tasks_cancelled, s.tasks_archived, s.schedule_items, s.schedule_conflicts, s.crew_headcount, s.budget_planned_minor, s.invoiced_draft_minor, s.invoiced_active_minor, s.invoiced_review_minor, s.invoiced_completed_minor, s.invoiced_cancelled_minor, s.invoiced_archived_minor, s.crew_cost_minor,
          0::bigint, 0::bigint, s.pending
@@ -172,8 +176,8 @@ begin
          coalesce(s.overdue, 0) + coalesce(c.overdue, 0), coalesce(s.assets, 0) + coalesce(c.assets, 0),
          coalesce(s.pending, 0)
     from counts k
-    left join summed s on s.part = k.part and s.child_id is not distinct from k.child_id and s.currency = 'XXX'
-    left join clock c on c.part = k.part and c.child_id is not distinct from k.child_id;
+    left join summed s on s.part = k.part and s.key = k.key and s.currency = 'XXX'
+    left join clock c on c.part = k.part and c.key = k.key;
 end
 $$;
 revoke execute on function private.rollup_parts(uuid, uuid, uuid[], uuid[]) from public;
@@ -247,26 +251,35 @@ begin
   end if;
   return query
   with grouped as materialized (
-    select * from private.rollup_parts(p_org_id, p_node_id, page, hidden)
+    -- keyed without nulls, so that every join below can hash
+    select p.*, coalesce(p.child_id, '00000000-0000-0000-0000-000000000000'::uuid) as key
+      from private.rollup_parts(p_org_id, p_node_id, page, hidden) p
   ), kids as materialized (
     select c.id, c.name, c.kind::text as kind,
            is_admin or private.grant_path(c.ancestors, c.id, c.depth, c.restricted, c.restricted_ancestor_depth)
                        && finance_nodes as finance
       from showtree.nodes c
      where c.org_id = p_org_id and c.id = any (page)
-  ), shown as (
-    select 'total'::text as kind, null::uuid as child_id, null::text as child_name, null::text as child_kind,
-           node_finance as money
-    union all
-    select 'own', null, null, null, node_finance
-    union all
-    select 'child', k.id, k.name, k.kind, k.finance from kids k
-    union all
-    select 'restricted', null, null, null, node_finance where cardinality(hidden) > 0
+  ), shown as materialized (
+    select b.*, coalesce(b.child_id, '00000000-0000-0000-0000-000000000000'::uuid) as key
+      from (
+        select 'total'::text as kind, null::uuid as child_id, null::text as child_name,
+               null::text as child_kind, node_finance as money
+        union all
+        select 'own', null, null, null, node_finance
+        union all
+        select 'child', k.id, k.name, k.kind, k.finance from kids k
+        union all
+        select 'restricted', null, null, null, node_finance where cardinality(hidden) > 0) b
+  ), cells as (
+    -- each bucket's currencies, and its counts row in any case
+    select g.part, g.key, g.currency from grouped g
+    union
+    select s.kind, s.key, 'XXX'::char(3) from shown s
   ), fx as materialized (
     select * from private.rollup_fx(p_org_id, p_node_id, base) where p_convert
   ), fx_grouped as (
-    select b.kind, b.child_id, f.currency,
+    select b.kind, coalesce(b.child_id, '00000000-0000-0000-0000-000000000000'::uuid) as key, f.currency,
            sum(f.base_invoiced_draft_minor)::bigint as base_invoiced_draft_minor,
            sum(f.base_invoiced_active_minor)::bigint as base_invoiced_active_minor,
            sum(f.base_invoiced_review_minor)::bigint as base_invoiced_review_minor,
@@ -328,15 +341,9 @@ begin
                                     else coalesce(x.base_invoiced_archived_minor, 0) end end,
          case when v.conv then private.fx_convert_minor(coalesce(g.crew_cost_minor, 0), c.currency, base, r.rate) end
     from shown s
-   cross join lateral (
-     select 'XXX'::char(3) as currency
-     union
-     select g2.currency from grouped g2
-      where g2.part = s.kind and g2.child_id is not distinct from s.child_id) c
-    left join grouped g
-      on g.part = s.kind and g.child_id is not distinct from s.child_id and g.currency = c.currency
-    left join fx_grouped x
-      on x.kind = s.kind and x.child_id is not distinct from s.child_id and x.currency = c.currency
+    join cells c on c.part = s.kind and c.key = s.key
+    left join grouped g on g.part = s.kind and g.key = s.key and g.currency = c.currency
+    left join fx_grouped x on x.kind = s.kind and x.key = s.key and x.currency = c.currency
    cross join lateral (select p_convert and s.money and c.currency <> 'XXX' as conv) v
     left join lateral (
       select private.fx_rate(p_org_id, c.currency, current_date) as rate where v.conv) r on true

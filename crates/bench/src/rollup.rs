@@ -224,7 +224,7 @@ pub struct RollupReport {
     pub lines: WritePair,
     /// Deltas the background folder folded during the "with" runs.
     pub folded_during_writes: i64,
-    /// Seconds migration 0006 took (its backfill of every row).
+    /// Seconds migrations 0006 and later took (0006 backfills every row).
     pub migration_secs: f64,
     /// Seconds folding what the writes left took.
     pub final_fold_secs: f64,
@@ -289,10 +289,11 @@ pub async fn run(args: &RollupArgs, admin_url: &str) -> anyhow::Result<RollupRep
 
     tracing::info!("migrating to the roll-up mechanism (backfill)");
     let started = Instant::now();
+    // the roll-up migration and every later one (what the service runs)
     Migrator::embedded()
-        .up_to(&mut client, ROLLUP_MIGRATION)
+        .up(&mut client)
         .await
-        .context("applying the roll-up migration")?;
+        .context("applying the roll-up migration and the later ones")?;
     let migration_secs = started.elapsed().as_secs_f64();
     client
         .batch_execute("vacuum (analyze)")
@@ -1100,7 +1101,7 @@ impl RollupReport {
              organization, as the superuser (no RLS, to isolate the mechanism): one insert per \
              transaction, a task at a random node, or a line on a random invoice. *Without*: the \
              schema at migration 0005 (no roll-up triggers, no roll-up indexes). *With*: after \
-             migration 0006, the background folder running (`private.rollup_fold_all` back to back \
+             migration 0006 and every later one (the service's schema), the background folder running (`private.rollup_fold_all` back to back \
              while there is a backlog, every 200 ms otherwise, as `showtree serve` does; it folded \
              {} deltas during the runs).\n\n",
             self.duration,
@@ -1127,7 +1128,8 @@ impl RollupReport {
             );
         }
         md += &format!(
-            "\nMigration 0006 on this data (backfilling every row into the totals) took {:.1} s; \
+            "\nMigrations 0006 and later on this data (0006 backfills every row into the totals) \
+             took {:.1} s; \
              folding what the write runs left took {:.1} s.\n\n",
             self.migration_secs, self.final_fold_secs
         );
