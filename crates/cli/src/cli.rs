@@ -80,6 +80,10 @@ enum Command {
         /// The node's id.
         node: uuid::Uuid,
     },
+    /// Fold the pending roll-up deltas into the stored totals, as the
+    /// database owner: what `showtree serve` does in the background, for
+    /// when no service runs (after an import or a bulk load).
+    Fold,
     /// Benchmarks (commands, never timed tests).
     Bench {
         #[command(subcommand)]
@@ -170,6 +174,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = resolve(&cli.db).await?;
             let client = connect_to(&db.url).await?;
             crate::report::print(&client, node).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fold => {
+            let db = resolve(&cli.db).await?;
+            let client = connect_to(&db.url).await?;
+            let mut folded: i64 = 0;
+            loop {
+                let n = showtree_db::rollups::fold_all(&client, 10_000)
+                    .await
+                    .context("folding roll-up deltas")?;
+                if n == 0 {
+                    break;
+                }
+                folded += i64::from(n);
+            }
+            let pending: i64 = client
+                .query_one("select count(*) from private.rollup_deltas", &[])
+                .await
+                .context("counting pending deltas")?
+                .get(0);
+            println!(
+                "folded {folded} roll-up deltas; {pending} pending (written meanwhile, or held by \
+                 a fold running elsewhere)"
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { bench } => {

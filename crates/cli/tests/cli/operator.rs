@@ -152,3 +152,44 @@ async fn operator_mistakes_are_clear_errors_that_change_nothing() {
         .get(0);
     assert_eq!(grants, 0);
 }
+
+#[tokio::test]
+async fn fold_folds_every_pending_rollup_delta_and_changes_no_figure() {
+    let db = testing::empty_db().await;
+    // the demo writes through the roll-up triggers; with no service
+    // running, nothing folds its deltas
+    ok_stdout(&showtree(db.url(), &["demo", "--no-serve"]).await);
+    let client = db.client().await;
+    let count = async || -> i64 {
+        client
+            .query_one("select count(*) from private.rollup_deltas", &[])
+            .await
+            .expect("count")
+            .get(0)
+    };
+    let before = count().await;
+    assert!(before > 0, "the demo left no delta to fold");
+    let org: uuid::Uuid = client
+        .query_one(
+            "select id from showtree.nodes where kind = 'organization' limit 1",
+            &[],
+        )
+        .await
+        .expect("org")
+        .get(0);
+    let figures = async || {
+        showtree_db::rollups::raw(&client, org, org)
+            .await
+            .expect("raw")
+            .0
+    };
+    let stored = figures().await;
+
+    let out = ok_stdout(&showtree(db.url(), &["fold"]).await);
+    assert!(
+        out.contains(&format!("folded {before} roll-up deltas; 0 pending")),
+        "{out}"
+    );
+    assert_eq!(count().await, 0);
+    assert_eq!(figures().await, stored);
+}
