@@ -2,6 +2,7 @@
 drop function private.rollup(uuid, uuid, boolean, text, uuid, integer);
 drop function private.rollup_parts(uuid, uuid, uuid[], uuid[]);
 drop index showtree.nodes_restricted_children_idx;
+alter table private.rollup_deltas drop constraint rollup_deltas_weeks_check;
 
 -- The roll-up (migration 0006) reads the caller's grants the same way:
 -- the node's and each child's grant path against the grant nodes.

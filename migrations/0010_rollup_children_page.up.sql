@@ -16,6 +16,17 @@
 create index nodes_restricted_children_idx on showtree.nodes (org_id, parent_id)
   where restricted and deleted_at is null;
 
+-- What reading relies on (private.rollup_parts sums undated figures from
+-- the '-infinity' week alone, dated ones from the other weeks alone), as
+-- every writer already does it: undated figures only in the '-infinity'
+-- week, dated ones (open tasks by due week, assignments by start and end
+-- week) only in real weeks.
+alter table private.rollup_deltas add constraint rollup_deltas_weeks_check check (
+  case when week = '-infinity'
+       then tasks_open_due = 0 and assets_started = 0 and assets_ended = 0
+       else tasks_draft = 0 and tasks_planning = 0 and tasks_active = 0 and tasks_review = 0 and tasks_completed = 0 and tasks_cancelled = 0 and tasks_archived = 0 and schedule_items = 0 and schedule_conflicts = 0 and crew_headcount = 0 and budget_planned_minor = 0 and invoiced_draft_minor = 0 and invoiced_active_minor = 0 and invoiced_review_minor = 0 and invoiced_completed_minor = 0 and invoiced_cancelled_minor = 0 and invoiced_archived_minor = 0 and crew_cost_minor = 0
+  end);
+
 -- The figures of one node's roll-up, in parts: 'total' (the live subtree),
 -- 'own' (the node's own rows), 'child' for each of p_children (children of
 -- the node) and one 'restricted' part summing p_hidden (other children).
@@ -62,11 +73,15 @@ begin
       from private.rollup_own o
      where o.org_id = p_org_id and o.node_id = p_node_id
     union all
-    select case when s.node_id = any (p_children) then 'child' else 'restricted' end,
-           case when s.node_id = any (p_children) then s.node_id end,
-           s.currency, s.week, s.tasks_draft, s.tasks_planning, s.tasks_active, s.tasks_review, s.tasks_completed, s.tasks_cancelled, s.tasks_archived, s.schedule_items, s.schedule_conflicts, s.crew_headcount, s.budget_planned_minor, s.invoiced_draft_minor, s.invoiced_active_minor, s.invoiced_review_minor, s.invoiced_completed_minor, s.invoiced_cancelled_minor, s.invoiced_archived_minor, s.crew_cost_minor, s.tasks_open_due, s.assets_started, s.assets_ended, 0
+    -- (two scans: telling the parts apart row by row searched the arrays
+    -- once per stored row)
+    select 'child', s.node_id, s.currency, s.week, s.tasks_draft, s.tasks_planning, s.tasks_active, s.tasks_review, s.tasks_completed, s.tasks_cancelled, s.tasks_archived, s.schedule_items, s.schedule_conflicts, s.crew_headcount, s.budget_planned_minor, s.invoiced_draft_minor, s.invoiced_active_minor, s.invoiced_review_minor, s.invoiced_completed_minor, s.invoiced_cancelled_minor, s.invoiced_archived_minor, s.crew_cost_minor, s.tasks_open_due, s.assets_started, s.assets_ended, 0
       from private.rollup_subtree s
-     where s.org_id = p_org_id and s.node_id = any (p_children || p_hidden)
+     where s.org_id = p_org_id and s.node_id = any (p_children)
+    union all
+    select 'restricted', null, s.currency, s.week, s.tasks_draft, s.tasks_planning, s.tasks_active, s.tasks_review, s.tasks_completed, s.tasks_cancelled, s.tasks_archived, s.schedule_items, s.schedule_conflicts, s.crew_headcount, s.budget_planned_minor, s.invoiced_draft_minor, s.invoiced_active_minor, s.invoiced_review_minor, s.invoiced_completed_minor, s.invoiced_cancelled_minor, s.invoiced_archived_minor, s.crew_cost_minor, s.tasks_open_due, s.assets_started, s.assets_ended, 0
+      from private.rollup_subtree s
+     where s.org_id = p_org_id and s.node_id = any (p_hidden)
   ), unfolded as (
     -- committed deltas not folded yet, of live nodes in the subtree, each
     -- under the child its node is in (the node itself for its own rows)
@@ -91,8 +106,11 @@ begin
         case when u.bucket = any (p_children) then u.bucket end)) b(part, child_id)
      where b.part is not null
   ), summed as (
-    -- dated figures of the weeks before this one; the rest as they are
-    select s.part, s.child_id, s.currency,
+    -- undated figures, summed where they are stored: in the '-infinity'
+    -- week (rollup_deltas_weeks_check), one row per bucket and currency,
+    -- so the weekly rows are not summed 18 columns wide. Grouped in the C
+    -- collation: nothing here needs the locale's order.
+    select s.part collate "C" as part, s.child_id, s.currency collate "C" as currency,
            sum(s.tasks_draft)::bigint as tasks_draft,
            sum(s.tasks_planning)::bigint as tasks_planning,
            sum(s.tasks_active)::bigint as tasks_active,
@@ -111,15 +129,24 @@ begin
            sum(s.invoiced_cancelled_minor)::bigint as invoiced_cancelled_minor,
            sum(s.invoiced_archived_minor)::bigint as invoiced_archived_minor,
            sum(s.crew_cost_minor)::bigint as crew_cost_minor,
-           coalesce(sum(s.tasks_open_due) filter (where s.week < this_week), 0)::bigint as overdue,
-           coalesce(sum(s.assets_started - s.assets_ended) filter (where s.week < this_week), 0)::bigint
-             as assets,
            sum(s.pending)::bigint as pending,
            -- a join key without nulls: `is not distinct from` cannot hash,
            -- and a page of children makes hundreds of rows to join
            coalesce(s.child_id, '00000000-0000-0000-0000-000000000000'::uuid) as key
       from stored s
-     group by s.part, s.child_id, s.currency
+     where s.week = '-infinity'
+     group by s.part collate "C", s.child_id, s.currency collate "C"
+  ), dated as (
+    -- dated figures (counts) of the weeks before this one
+    select s.part collate "C" as part, s.child_id,
+           coalesce(sum(s.tasks_open_due) filter (where s.week < this_week), 0)::bigint as overdue,
+           coalesce(sum(s.assets_started - s.assets_ended) filter (where s.week < this_week), 0)::bigint
+             as assets,
+           sum(s.pending)::bigint as pending,
+           coalesce(s.child_id, '00000000-0000-0000-0000-000000000000'::uuid) as key
+      from stored s
+     where s.week <> '-infinity'
+     group by s.part collate "C", s.child_id
   ), recent as (
     -- this week up to now(), from the base tables (as private.rollup_raw)
     select t.node_id, 1 as overdue, 0 as assets
@@ -150,7 +177,7 @@ begin
        offset 0) n
      where n.path >= lo and n.path < hi
   ), clock as (
-    select b.part, b.child_id, coalesce(b.child_id, '00000000-0000-0000-0000-000000000000'::uuid) as key,
+    select b.part collate "C" as part, b.child_id, coalesce(b.child_id, '00000000-0000-0000-0000-000000000000'::uuid) as key,
            sum(r.overdue)::bigint as overdue, sum(r.assets)::bigint as assets
       from recent_placed r
      cross join lateral (values
@@ -160,9 +187,11 @@ begin
              when r.bucket = any (p_hidden) then 'restricted' end,
         case when r.bucket = any (p_children) then r.bucket end)) b(part, child_id)
      where b.part is not null
-     group by b.part, b.child_id
+     group by b.part collate "C", b.child_id
   ), counts as (
     select s.part, s.child_id, s.key from summed s where s.currency = 'XXX'
+    union
+    select d.part, d.child_id, d.key from dated d
     union
     select c.part, c.child_id, c.key from clock c
   )
@@ -173,10 +202,11 @@ begin
   union all
   select k.part, k.child_id, 'XXX'::char(3), coalesce(s.tasks_draft, 0), coalesce(s.tasks_planning, 0), coalesce(s.tasks_active, 0), coalesce(s.tasks_review, 0), coalesce(s.tasks_completed, 0), coalesce(s.tasks_cancelled, 0), coalesce(s.tasks_archived, 0), coalesce(s.schedule_items, 0), coalesce(s.schedule_conflicts, 0), coalesce(s.crew_headcount, 0),
          0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint,
-         coalesce(s.overdue, 0) + coalesce(c.overdue, 0), coalesce(s.assets, 0) + coalesce(c.assets, 0),
-         coalesce(s.pending, 0)
+         coalesce(d.overdue, 0) + coalesce(c.overdue, 0), coalesce(d.assets, 0) + coalesce(c.assets, 0),
+         coalesce(s.pending, 0) + coalesce(d.pending, 0)
     from counts k
     left join summed s on s.part = k.part and s.key = k.key and s.currency = 'XXX'
+    left join dated d on d.part = k.part and d.key = k.key
     left join clock c on c.part = k.part and c.key = k.key;
 end
 $$;
