@@ -253,7 +253,8 @@ fn hashing_concurrency() -> usize {
 }
 
 /// The router with every layer: request ids, tracing, problem+json for
-/// every error, the timeout, panics as 500s, and the body limit.
+/// every error, conditional GET, the timeout, panics as 500s, and the body
+/// limit.
 pub fn app_router(state: AppState, config: &Config) -> Router {
     let (router, doc) = crate::openapi::split();
     let doc = Arc::new(doc);
@@ -294,6 +295,7 @@ pub fn app_router(state: AppState, config: &Config) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(axum::middleware::from_fn(middleware::problems))
+                .layer(axum::middleware::from_fn(middleware::not_modified))
                 .layer(axum::middleware::from_fn_with_state(
                     config.request_timeout,
                     middleware::timeout,

@@ -3,6 +3,7 @@
 
 mod access;
 mod auth;
+mod conditional;
 mod connections;
 mod db_down;
 mod domain;
