@@ -629,7 +629,7 @@ async fn measure_all(
         }
     }
     let mut measurements = Vec::new();
-    for (caller, reply) in callers.iter().zip(&replies) {
+    for (user, (caller, reply)) in (0u64..).zip(callers.iter().zip(&replies)) {
         for route in Route::ALL {
             let scripts = baseline(tree, caller, route, reply);
             for &connections in &args.connections {
@@ -675,7 +675,10 @@ async fn measure_all(
                                 .collect(),
                             connections,
                             duration,
-                            seed: args.seed ^ u64::from(connections),
+                            // per user too: two users' workers drawing the
+                            // same slugs under a parent both may write to
+                            // would collide (409)
+                            seed: args.seed ^ u64::from(connections) ^ (user << 32),
                         };
                         tokio::task::spawn_blocking(move || driver::run(&load))
                             .await
