@@ -89,6 +89,12 @@ pub struct Config {
     pub body_limit: usize,
     /// How long in-flight requests may run on after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// Longest a client may take from the first byte of a request head to
+    /// its end; a connection that stalls mid-head (slowloris) is closed.
+    pub header_read_timeout: Duration,
+    /// Longest a connection may stay open without sending a request (after
+    /// connecting, or after its last response) before it is closed.
+    pub idle_timeout: Duration,
     /// Most connections the pool opens.
     pub pool_size: usize,
     /// Login rate limits.
@@ -110,6 +116,8 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             body_limit: 256 * 1024,
             shutdown_grace: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(75),
             pool_size: 16,
             login_limits: LoginLimits::default(),
             rollup_fold_interval: Some(Duration::from_millis(200)),
@@ -129,6 +137,8 @@ impl fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("body_limit", &self.body_limit)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("idle_timeout", &self.idle_timeout)
             .field("pool_size", &self.pool_size)
             .field("login_limits", &self.login_limits)
             .field("rollup_fold_interval", &self.rollup_fold_interval)
@@ -142,9 +152,40 @@ impl fmt::Debug for Config {
 /// `SHOWTREE_APP_DATABASE_URL` instead).
 pub use showtree_db::connect::url_with_user;
 
+/// Parses a duration as the command line and environment give it: a
+/// whole number with a unit, `ms`, `s` or `m` (`10s`, `200ms`), or bare
+/// seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration such as 10s or 200ms, got {text:?}"))?;
+    match unit.trim() {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
+        other => Err(format!("unknown unit {other:?} (ms, s or m)")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_parse_with_or_without_a_unit() {
+        assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("75"), Ok(Duration::from_secs(75)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("10h").is_err());
+        assert!(parse_duration("").is_err());
+    }
 
     #[test]
     fn debug_output_hides_secrets() {

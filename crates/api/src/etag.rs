@@ -1,6 +1,7 @@
-//! Entity tags and `If-Match` (RFC 9110 section 13.1.1): strong tags over a
-//! resource's version, so a write based on a stale read gets 412 instead
-//! of silently overwriting.
+//! Entity tags, `If-Match` and `If-None-Match` (RFC 9110 sections 13.1.1
+//! and 13.1.2): strong tags over a resource's version, so a write based on
+//! a stale read gets 412 instead of silently overwriting, and a client
+//! re-reading what it already has gets 304 without the body.
 
 use axum::http::HeaderValue;
 use sha2::{Digest, Sha256};
@@ -87,6 +88,38 @@ impl Precondition {
     }
 }
 
+/// Whether an `If-None-Match` header (its lines joined by commas) names
+/// the current version `etag` (quoted, as sent in `ETag`): `*`, or a
+/// listed tag equal to it by weak comparison (`W/` ignored on both sides,
+/// as RFC 9110 section 13.1.2 asks). A malformed header names nothing, so
+/// the request is answered as if unconditional.
+pub fn none_match_names(header: &str, etag: &str) -> bool {
+    let header = header.trim();
+    if header == "*" {
+        return true;
+    }
+    let opaque = |tag: &str| -> Option<String> {
+        let tag = tag.trim();
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        let valid = tag.len() >= 2
+            && tag.starts_with('"')
+            && tag.ends_with('"')
+            && !tag[1..tag.len() - 1].contains('"');
+        valid.then(|| tag.to_owned())
+    };
+    let Some(current) = opaque(etag) else {
+        return false;
+    };
+    let mut listed = Vec::new();
+    for item in header.split(',').filter(|i| !i.trim().is_empty()) {
+        match opaque(item) {
+            Some(tag) => listed.push(tag),
+            None => return false,
+        }
+    }
+    listed.contains(&current)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +142,21 @@ mod tests {
         assert!(Precondition::parse("*").expect("parses").matches(&tag));
         assert_eq!(Precondition::parse("unquoted"), None);
         assert_eq!(Precondition::parse(""), None);
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        let tag = ETag::from_parts(&[b"x"]);
+        let current = tag.as_str();
+        assert!(none_match_names(current, current));
+        assert!(none_match_names(&format!("W/{current}"), current));
+        assert!(none_match_names(&format!("\"other\", {current}"), current));
+        assert!(none_match_names(" * ", current));
+        assert!(!none_match_names("\"other\"", current));
+        assert!(!none_match_names("W/\"other\", \"another\"", current));
+        // malformed: as if absent
+        assert!(!none_match_names("unquoted", current));
+        assert!(!none_match_names(&format!("{current}, unquoted"), current));
+        assert!(!none_match_names("", current));
     }
 }

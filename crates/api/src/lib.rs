@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod collection;
 pub mod config;
+pub mod connection;
 pub mod error;
 pub mod etag;
 pub mod extract;

@@ -1,14 +1,16 @@
 //! Cross-cutting request handling: problem+json for every error, 5xx
-//! causes logged once, the per-request timeout.
+//! causes logged once, the per-request timeout, conditional GET.
 
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{ApiError, PROBLEM_JSON, Problem, ServerErrorCause, problem_response};
+use crate::etag;
 
 /// Turns every error response into problem+json (the router's own 404 and
 /// 405, the body limit's 413, ...) and logs the cause of every 5xx, once,
@@ -71,4 +73,54 @@ pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next
         Ok(response) => response,
         Err(_) => ApiError::Timeout(limit).into_response(),
     }
+}
+
+/// Conditional GET (RFC 9110 section 13.1.2): a successful GET or HEAD
+/// whose `ETag` the request's `If-None-Match` names becomes 304 Not
+/// Modified, with the ETag and no body. Judged on the response the handler
+/// gave, so every read that sends an ETag honours it, and only where the
+/// unconditional request succeeds (section 13.2.1: errors stay errors).
+/// The handler has done its reads by then: 304 saves the transfer, not
+/// the query.
+pub async fn not_modified(request: Request, next: Next) -> Response {
+    let if_none_match = if matches!(*request.method(), Method::GET | Method::HEAD) {
+        joined(request.headers().get_all(header::IF_NONE_MATCH))
+    } else {
+        None
+    };
+    let response = next.run(request).await;
+    let Some(if_none_match) = if_none_match else {
+        return response;
+    };
+    let names_current = response.status().is_success()
+        && response
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|current| etag::none_match_names(&if_none_match, current));
+    if !names_current {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    parts.status = StatusCode::NOT_MODIFIED;
+    // representation metadata goes with the body (section 15.4.5)
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::empty())
+}
+
+/// A header's lines joined by commas; `None` when absent or not text.
+fn joined(values: header::GetAll<'_, HeaderValue>) -> Option<String> {
+    let mut joined: Option<String> = None;
+    for value in values {
+        let text = value.to_str().ok()?;
+        match &mut joined {
+            Some(j) => {
+                j.push(',');
+                j.push_str(text);
+            }
+            None => joined = Some(text.to_owned()),
+        }
+    }
+    joined
 }

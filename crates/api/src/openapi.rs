@@ -2,9 +2,12 @@
 //! the router is built from the same `routes!` lists (utoipa-axum), so a
 //! route cannot exist without its documentation.
 
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, ResponseBuilder};
+use utoipa::openapi::{
+    ContentBuilder, ObjectBuilder, OpenApi as Document, Ref, RefOr, Required, ResponseBuilder, Type,
+};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, PROBLEM_JSON, Problem};
@@ -163,10 +166,60 @@ impl Modify for ErrorResponses {
     }
 }
 
+/// Documents conditional GET where `middleware::not_modified` applies it:
+/// every GET whose 200 response carries an ETag takes `If-None-Match` and
+/// may answer 304.
+struct NotModified;
+
+impl Modify for NotModified {
+    fn modify(&self, openapi: &mut Document) {
+        let text = || ObjectBuilder::new().schema_type(Type::String).build();
+        for item in openapi.paths.paths.values_mut() {
+            let Some(op) = item.get.as_mut() else {
+                continue;
+            };
+            let tagged = match op.responses.responses.get("200") {
+                Some(RefOr::T(ok)) => ok.headers.contains_key("ETag"),
+                _ => false,
+            };
+            if !tagged {
+                continue;
+            }
+            op.parameters.get_or_insert_with(Vec::new).push(
+                ParameterBuilder::new()
+                    .name("If-None-Match")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "ETags the client holds (or `*`): when one names the current version \
+                         (weak comparison), the answer is 304 without a body",
+                    ))
+                    .schema(Some(text()))
+                    .build(),
+            );
+            op.responses.responses.insert(
+                "304".to_owned(),
+                ResponseBuilder::new()
+                    .description("Not modified: If-None-Match names the current version")
+                    .header(
+                        "ETag",
+                        HeaderBuilder::new()
+                            .schema(text())
+                            .description(Some("The current version"))
+                            .build(),
+                    )
+                    .build()
+                    .into(),
+            );
+        }
+    }
+}
+
 /// The router and its complete document.
 pub fn split() -> (axum::Router<crate::state::AppState>, Document) {
     let (router, mut doc) = crate::routes::router().split_for_parts();
     ErrorResponses.modify(&mut doc);
+    NotModified.modify(&mut doc);
     (router, doc)
 }
 

@@ -1,8 +1,9 @@
 //! Building and running the service: `App::build` binds (port 0 in tests),
 //! `App::run_until_stopped` serves until SIGTERM/SIGINT and then lets
-//! in-flight requests finish within the configured grace period.
+//! in-flight requests finish within the configured grace period. Each
+//! connection is served by [`crate::connection`].
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,9 +13,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::serve::ListenerExt;
+use hyper_util::server::graceful::GracefulShutdown;
 use showtree_db::pool::Db;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -26,6 +27,7 @@ use crate::auth::jwt::Jwt;
 use crate::auth::password::Passwords;
 use crate::auth::ratelimit::LoginLimiter;
 use crate::config::{Config, MIN_SECRET_LEN};
+use crate::connection::{self, Timeouts};
 use crate::error::ApiError;
 use crate::middleware;
 use crate::state::{AppState, Shared};
@@ -62,6 +64,7 @@ pub struct App {
     router: Router,
     addr: SocketAddr,
     shutdown_grace: Duration,
+    timeouts: Timeouts,
     db: Db,
     rollup_fold_interval: Option<Duration>,
 }
@@ -75,6 +78,11 @@ impl App {
             return Err(StartupError::Config(format!(
                 "the JWT secret must be at least {MIN_SECRET_LEN} bytes"
             )));
+        }
+        if config.header_read_timeout.is_zero() || config.idle_timeout.is_zero() {
+            return Err(StartupError::Config(
+                "the header read and idle timeouts must be longer than zero".into(),
+            ));
         }
         let db = Db::new(&config.app_database_url, config.pool_size)?;
         let state = AppState::new(Shared {
@@ -98,6 +106,10 @@ impl App {
             router,
             addr,
             shutdown_grace: config.shutdown_grace,
+            timeouts: Timeouts {
+                header_read: config.header_read_timeout,
+                idle: config.idle_timeout,
+            },
             db,
             rollup_fold_interval: config.rollup_fold_interval,
         })
@@ -119,48 +131,67 @@ impl App {
     }
 
     /// Serves until `stop` completes; then stops accepting, lets in-flight
-    /// requests finish for up to the grace period, and returns (dropping
-    /// the pool closes its connections).
+    /// requests finish for up to the grace period (idle connections close
+    /// at once), and returns (dropping the pool closes its connections).
     pub async fn run_until(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
         let (folder_stop, folder_stopped) = tokio::sync::watch::channel(false);
-        let signal = async move {
-            stop.await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            let _ = stopping_tx.send(());
-            let _ = folder_stop.send(true);
-        };
         if let Some(interval) = self.rollup_fold_interval {
             tokio::spawn(fold_rollups(self.db.clone(), interval, folder_stopped));
         }
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        // Responses are small and written whole: Nagle's algorithm would
-        // only hold them back waiting for the client's delayed ACK.
-        let listener = self.listener.tap_io(|stream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        let server = axum::serve(listener, service).with_graceful_shutdown(signal);
-        let server = server.into_future();
-        tokio::pin!(server);
-        tokio::select! {
-            result = &mut server => return result,
-            _ = stopping => {}
+        let http = connection::http1_builder(self.timeouts);
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(stop);
+        loop {
+            let (stream, remote) = tokio::select! {
+                accepted = accept(&self.listener) => accepted,
+                () = &mut stop => break,
+            };
+            tokio::spawn(connection::serve(
+                stream,
+                remote,
+                self.router.clone(),
+                &http,
+                self.timeouts,
+                graceful.watcher(),
+            ));
         }
-        match tokio::time::timeout(self.shutdown_grace, &mut server).await {
-            Ok(result) => result,
-            Err(_) => {
-                tracing::warn!(
-                    grace = ?self.shutdown_grace,
-                    "in-flight requests did not finish in time; stopping anyway"
-                );
-                Ok(())
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = folder_stop.send(true);
+        drop(self.listener);
+        if tokio::time::timeout(self.shutdown_grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                grace = ?self.shutdown_grace,
+                "in-flight requests did not finish in time; stopping anyway"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The next connection. Errors that concern one connection (reset before
+/// it was accepted) are skipped; others, such as running out of file
+/// descriptors, are logged and retried a second later, as hyper 0.14's
+/// server and axum's do, instead of spinning.
+async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionRefused
+                ) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "accepting a connection");
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     }
@@ -222,7 +253,8 @@ fn hashing_concurrency() -> usize {
 }
 
 /// The router with every layer: request ids, tracing, problem+json for
-/// every error, the timeout, panics as 500s, and the body limit.
+/// every error, conditional GET, the timeout, panics as 500s, and the body
+/// limit.
 pub fn app_router(state: AppState, config: &Config) -> Router {
     let (router, doc) = crate::openapi::split();
     let doc = Arc::new(doc);
@@ -263,6 +295,7 @@ pub fn app_router(state: AppState, config: &Config) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(axum::middleware::from_fn(middleware::problems))
+                .layer(axum::middleware::from_fn(middleware::not_modified))
                 .layer(axum::middleware::from_fn_with_state(
                     config.request_timeout,
                     middleware::timeout,

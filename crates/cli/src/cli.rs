@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -127,6 +128,15 @@ struct ServeArgs {
     /// Do not apply pending migrations first.
     #[arg(long)]
     no_migrate: bool,
+    /// Longest a client may take to finish a request head once it has
+    /// begun (10s by default, as `200ms`, `10s` or `1m`); a client that
+    /// stalls is disconnected.
+    #[arg(long, env = "SHOWTREE_HEADER_READ_TIMEOUT", value_parser = showtree_api::config::parse_duration)]
+    header_read_timeout: Option<Duration>,
+    /// Close a connection that sends no request for this long, after
+    /// connecting or after its last response (75s by default).
+    #[arg(long, env = "SHOWTREE_IDLE_TIMEOUT", value_parser = showtree_api::config::parse_duration)]
+    idle_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -344,6 +354,12 @@ async fn run_api(
     let mut config = showtree_api::Config::new(app_url, secret);
     config.bind = serve.bind;
     config.public_signup = serve.public_signup;
+    if let Some(t) = serve.header_read_timeout {
+        config.header_read_timeout = t;
+    }
+    if let Some(t) = serve.idle_timeout {
+        config.idle_timeout = t;
+    }
     let app = showtree_api::App::build(config)
         .await
         .context("starting the HTTP API")?;

@@ -3,6 +3,8 @@
 
 mod access;
 mod auth;
+mod conditional;
+mod connections;
 mod db_down;
 mod domain;
 mod errors;
