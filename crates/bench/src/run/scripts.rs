@@ -8,7 +8,8 @@
 //! HTTP, JSON (de)serialization, and the denial audit (only on errors).
 
 use serde_json::{Map, Value};
-use showtree_db::domain::{Table, tables};
+use showtree_core::NodeKind;
+use showtree_db::domain::{SubtreePlan, Table, subtree_condition, tables};
 use showtree_db::nodes::NODE_COLUMNS;
 use showtree_db::rollups::{FIRST_CLOCK, FIRST_MONEY, METRICS};
 use uuid::Uuid;
@@ -47,7 +48,7 @@ pub fn script(op: Op, job: &Job, claims: &str) -> String {
         Op::TaskList => {
             s += &context(claims);
             guard(&mut s);
-            s += &task_list(org, node);
+            s += &task_list(org, node, job.kind);
         }
         Op::Rollup => {
             s += &context(claims);
@@ -124,20 +125,28 @@ pub fn script(op: Op, job: &Job, claims: &str) -> String {
     s
 }
 
-/// `domain::list` of tasks over the subtree of `node`, the first page.
-fn task_list(org: Uuid, node: Uuid) -> String {
+/// `domain::list` of tasks over the subtree of `node`, the first page, with
+/// the plan the service picks: the id-order walk at an organization's root,
+/// the read through the nodes below it (`domain::subtree_plan` counts the
+/// subtree there; a subtree of more than 2,000 nodes below the root would
+/// walk in the service and not here).
+fn task_list(org: Uuid, node: Uuid, kind: NodeKind) -> String {
     let t = &tables::TASKS;
+    let plan = if kind == NodeKind::Organization {
+        SubtreePlan::Walk
+    } else {
+        SubtreePlan::ThroughNodes
+    };
+    let (join, live) = match plan {
+        SubtreePlan::Walk => (String::new(), ""),
+        SubtreePlan::ThroughNodes => (t.node_join(), t.node_live()),
+    };
     format!(
-        "select {view} from showtree.tasks t {join} where t.org_id = '{org}' and t.deleted_at is null{live} \
-         and (n.ancestors || n.id) >= (select r.ancestors || r.id from showtree.nodes r \
-         where r.org_id = '{org}' and r.id = '{node}') \
-         and (n.ancestors || n.id) < (select r.ancestors || r.id || 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid \
-         from showtree.nodes r where r.org_id = '{org}' and r.id = '{node}') \
-         order by t.id limit {};\n",
+        "select {view} from showtree.tasks t {join} where t.org_id = '{org}' and t.deleted_at is null{live}\
+         {cond} order by t.id limit {};\n",
         TASK_PAGE + 1,
         view = t.view_sql(),
-        join = t.node_join(),
-        live = t.node_live(),
+        cond = subtree_condition(plan, &format!("'{org}'"), &format!("'{node}'")),
     )
 }
 

@@ -5,5 +5,6 @@ mod domain;
 mod embedded;
 mod hierarchy;
 mod migrations;
+mod plans;
 mod pool;
 mod rollups;
