@@ -653,7 +653,7 @@ $fn$;
 fn rows_fns(plan: &Plan, u: &Unit) -> String {
     let pred = format!("t.{} = any (p_ids)", ident(&u.pk));
     // the roll-up figures of the nodes the rows count in, before and after
-    let (before, after) = rollups::around(u, "p_ids");
+    let (before, after) = rollups::around(plan, u, "p_ids");
     let delete_target = if u.tenant {
         format!(
             "delete from {} x using gone where x.org_id = gone.org_id and x.id = gone.new_id",
@@ -807,7 +807,7 @@ pub fn dual_write_triggers(plan: &Plan) -> String {
         for u in &units {
             match u.kind {
                 UnitKind::Rows => {
-                    let (before, after) = rollups::around(u, &format!("array[new.{pk}]"));
+                    let (before, after) = rollups::around(plan, u, &format!("array[new.{pk}]"));
                     body += &format!(
                         "{before}  {}\n  into w, b;\n{after}",
                         upsert(plan, u, &format!("t.{pk} = new.{pk}"), OnProblem::Log)
