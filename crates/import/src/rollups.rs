@@ -105,7 +105,10 @@ begin
            round(l.quantity * l.unit_amount_minor)
       from showtree.invoices i join k on k.org_id = i.org_id and k.node_id = i.node_id
       join showtree.invoice_lines l on l.org_id = i.org_id and l.invoice_id = i.id
-     where i.deleted_at is null and l.deleted_at is null
+     -- `is true`: a plain `deleted_at is null` lets the planner prefer the
+     -- partial (org_id, vendor_id, number) index, read whole per node
+     -- (1.6 s of 3.6 s for every node of scale 0.02)
+     where (i.deleted_at is null) is true and l.deleted_at is null
     union all
     select a.org_id, a.node_id, 'XXX', '-infinity', 'crew_headcount', 1
       from showtree.crew_assignments a join k on k.org_id = a.org_id and k.node_id = a.node_id
