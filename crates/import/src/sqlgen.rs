@@ -253,6 +253,9 @@ deferred as (insert into {changes} (legacy_table, legacy_id)
             ),
         ),
     };
+    if on_problem == OnProblem::Count {
+        return batch_upsert(plan, u, pred, &cols, &vals, conflict, &sets, &bad);
+    }
     format!(
         "with s as materialized (\n{src}\n),\n{bad},\nf as (insert into {map} (legacy_id, new_id, org_id)
    select s.legacy_id, private.uuid_generate_v7(), s.org_id from s
@@ -275,6 +278,61 @@ select (select count(*) from w), (select count(*) from bad){deferred}",
         } else {
             ""
         },
+        sets = if sets.is_empty() {
+            "id = excluded.id".to_owned()
+        } else {
+            sets.join(", ")
+        },
+    )
+}
+
+/// `private.uuid_generate_v7()`'s expression, inline: a function with a
+/// `set` clause is never inlined, and calling it per row costs as much as
+/// the row's insert.
+const UUID_V7: &str = "encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing substring(int8send(floor(extract(epoch from clock_timestamp()) * 1000)::bigint) from 3) from 1 for 6), 52, 1), 53, 1), 'hex')::uuid";
+
+/// [`upsert`] for a backfill batch: the new ids are made with the rows
+/// (one pass, no join back to the id map's insert), since nothing else
+/// writes the map meanwhile (the import's lock; legacy writes are only
+/// logged while the backfill runs).
+#[allow(clippy::too_many_arguments)]
+fn batch_upsert(
+    plan: &Plan,
+    u: &Unit,
+    pred: &str,
+    cols: &[String],
+    vals: &[String],
+    conflict: &str,
+    sets: &[String],
+    bad: &str,
+) -> String {
+    let vals: Vec<String> = vals
+        .iter()
+        .map(|v| {
+            if v == "coalesce(s.mapped_id, f.new_id)" {
+                "s.new_id".to_owned()
+            } else {
+                v.clone()
+            }
+        })
+        .collect();
+    format!(
+        "with s as materialized (\nselect x.*, coalesce(x.mapped_id, {UUID_V7}) as new_id from (\n{src}\n) x\n),\n{bad},
+f as (insert into {map} (legacy_id, new_id, org_id)
+   select s.legacy_id, s.new_id, s.org_id from s
+    where s.mapped_id is null and cardinality(s.problems) = 0
+   on conflict (legacy_id) do nothing),
+w as (insert into {target} ({cols})
+   select {vals} from s
+    where cardinality(s.problems) = 0
+   on conflict {conflict} do update set {sets}
+   returning 1)
+select (select count(*) from w), (select count(*) from bad), (select count(*) from deferred)",
+        src = src_select(plan, u, pred),
+        map = u.map_table(),
+        target = u.target_table(),
+        cols = cols.join(", "),
+        vals = vals.join(", "),
         sets = if sets.is_empty() {
             "id = excluded.id".to_owned()
         } else {
@@ -653,7 +711,7 @@ $fn$;
 fn rows_fns(plan: &Plan, u: &Unit) -> String {
     let pred = format!("t.{} = any (p_ids)", ident(&u.pk));
     // the roll-up figures of the nodes the rows count in, before and after
-    let (before, after) = rollups::around(u, "p_ids");
+    let (before, after) = rollups::around(plan, u, "p_ids");
     let delete_target = if u.tenant {
         format!(
             "delete from {} x using gone where x.org_id = gone.org_id and x.id = gone.new_id",
@@ -807,7 +865,7 @@ pub fn dual_write_triggers(plan: &Plan) -> String {
         for u in &units {
             match u.kind {
                 UnitKind::Rows => {
-                    let (before, after) = rollups::around(u, &format!("array[new.{pk}]"));
+                    let (before, after) = rollups::around(plan, u, &format!("array[new.{pk}]"));
                     body += &format!(
                         "{before}  {}\n  into w, b;\n{after}",
                         upsert(plan, u, &format!("t.{pk} = new.{pk}"), OnProblem::Log)

@@ -180,7 +180,7 @@ async fn a_bad_row_met_by_a_batch_stops_the_backfill_and_rolls_back() {
     let err = backfill::backfill(
         &mut s,
         &BackfillArgs {
-            no_preflight: true,
+            preflight: false,
             batch_size: 25,
             ..BackfillArgs::default()
         },

@@ -2,6 +2,7 @@
 //! its own legacy database (the flat layout, generated rows).
 
 mod check;
+mod concurrency;
 mod path;
 mod rollback;
 mod support;

@@ -31,7 +31,7 @@ async fn full_path_with_writes_during_backfill_and_dual_write_validates_clean() 
         &BackfillArgs {
             rows_per_second: 1_500,
             batch_size: 40,
-            no_preflight: false,
+            preflight: false,
         },
     )
     .await

@@ -26,7 +26,7 @@ async fn rolled_back_from(db: &TestDb, phase: Phase) {
                 4_000
             },
             batch_size: 50,
-            no_preflight: false,
+            preflight: true,
         };
         if phase == Phase::Backfilling {
             // interrupted: a few batches only, then the connection is gone
