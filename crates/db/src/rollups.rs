@@ -339,7 +339,7 @@ pub struct Bucket {
 pub struct ChildPage<'a> {
     /// The previous page's last child.
     pub after: Option<(&'a str, Uuid)>,
-    /// Most children listed (1 to 10,000).
+    /// Most children listed (1 to [`crate::nodes::MAX_PAGE`]).
     pub limit: i32,
 }
 
@@ -356,7 +356,7 @@ pub async fn for_caller(
     convert: bool,
     page: ChildPage<'_>,
 ) -> Result<Option<(time::OffsetDateTime, Vec<Bucket>)>, DbError> {
-    if !(1..=10_000).contains(&page.limit) {
+    if !(1..=crate::nodes::MAX_PAGE).contains(&page.limit) {
         return Err(DbError::Invalid("limit must be between 1 and 10000"));
     }
     let base_cols: Vec<String> = METRICS[FIRST_MONEY..FIRST_CLOCK]
