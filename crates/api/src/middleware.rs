@@ -1,5 +1,6 @@
 //! Cross-cutting request handling: problem+json for every error, 5xx
-//! causes logged once, the per-request timeout, conditional GET.
+//! causes logged once, the per-request timeout, conditional GET, caching
+//! rules.
 
 use std::time::Duration;
 
@@ -109,6 +110,54 @@ pub async fn not_modified(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::empty())
 }
 
+/// Caching rules (RFC 9111) for every response that does not set its own
+/// `Cache-Control`. A resource's ETag names the row's version, but its body
+/// depends on the caller (a crew rate is hidden without finance, a roll-up
+/// lists the children the caller can read), so `/v1` answers are `private`
+/// (a shared cache must not serve one caller's body to another),
+/// `no-cache` (a client revalidates with `If-None-Match` before reuse) and
+/// vary by `Authorization`. Credentials (`/v1/auth/...`) and health answers
+/// are never stored.
+pub async fn cache_policy(request: Request, next: Next) -> Response {
+    let policy = cache_policy_for(request.uri().path());
+    let mut response = next.run(request).await;
+    let Some(policy) = policy else {
+        return response;
+    };
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    if policy == PRIVATE {
+        let varies = headers.get_all(header::VARY).iter().any(|v| {
+            v.to_str().is_ok_and(|v| {
+                v.split(',')
+                    .any(|name| name.trim().eq_ignore_ascii_case("authorization"))
+            })
+        });
+        if !varies {
+            headers.append(header::VARY, HeaderValue::from_static("authorization"));
+        }
+    }
+    response
+}
+
+/// `Cache-Control` of caller-dependent answers.
+const PRIVATE: &str = "private, no-cache";
+/// `Cache-Control` of answers that must never be stored.
+const NO_STORE: &str = "no-store";
+
+/// The `Cache-Control` a path's answers get, if any.
+fn cache_policy_for(path: &str) -> Option<&'static str> {
+    if path.starts_with("/v1/auth/") || path == "/healthz" || path == "/readyz" {
+        Some(NO_STORE)
+    } else if path.starts_with("/v1/") {
+        Some(PRIVATE)
+    } else {
+        None
+    }
+}
+
 /// A header's lines joined by commas; `None` when absent or not text.
 fn joined(values: header::GetAll<'_, HeaderValue>) -> Option<String> {
     let mut joined: Option<String> = None;
@@ -123,4 +172,21 @@ fn joined(values: header::GetAll<'_, HeaderValue>) -> Option<String> {
         }
     }
     joined
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_and_health_are_never_stored_and_v1_is_private() {
+        assert_eq!(cache_policy_for("/v1/auth/login"), Some(NO_STORE));
+        assert_eq!(cache_policy_for("/v1/auth/tokens/x"), Some(NO_STORE));
+        assert_eq!(cache_policy_for("/readyz"), Some(NO_STORE));
+        assert_eq!(cache_policy_for("/healthz"), Some(NO_STORE));
+        assert_eq!(cache_policy_for("/v1/nodes/x"), Some(PRIVATE));
+        assert_eq!(cache_policy_for("/v1/me"), Some(PRIVATE));
+        assert_eq!(cache_policy_for("/openapi.json"), None);
+        assert_eq!(cache_policy_for("/v1"), None);
+    }
 }

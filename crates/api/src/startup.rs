@@ -295,6 +295,7 @@ pub fn app_router(state: AppState, config: &Config) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(axum::middleware::from_fn(middleware::problems))
+                .layer(axum::middleware::from_fn(middleware::cache_policy))
                 .layer(axum::middleware::from_fn(middleware::not_modified))
                 .layer(axum::middleware::from_fn_with_state(
                     config.request_timeout,

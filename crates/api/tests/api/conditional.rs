@@ -128,3 +128,58 @@ async fn rows_and_rollups_answer_304_for_their_current_etag() {
     counted.ok(200);
     assert_ne!(etag(&counted), figures);
 }
+
+/// Every `Vary` line's names, lowercased.
+fn varies(r: &Reply) -> Vec<String> {
+    r.headers
+        .get_all("vary")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .collect()
+}
+
+#[tokio::test]
+async fn caller_dependent_reads_are_private_and_credentials_are_never_stored() {
+    let app = spawn_app().await;
+    let owner = app.signup("owner@cache.test", "Cache").await;
+    let path = format!("/v1/nodes/{}", owner.org_id);
+
+    // a shared cache must not hand one caller's view to another
+    let read = app.get(&path, &owner.token).await;
+    read.ok(200);
+    assert_eq!(read.header("cache-control"), Some("private, no-cache"));
+    assert!(varies(&read).contains(&"authorization".to_owned()));
+    let not_modified = get_if_none_match(&app, &path, &owner.token, &etag(&read)).await;
+    assert_eq!(not_modified.status.as_u16(), 304);
+    assert_eq!(
+        not_modified.header("cache-control"),
+        Some("private, no-cache")
+    );
+    assert!(varies(&not_modified).contains(&"authorization".to_owned()));
+
+    // errors are caller-dependent too (404 for what the caller cannot read)
+    let missing = app
+        .get(&format!("/v1/nodes/{}", uuid::Uuid::now_v7()), &owner.token)
+        .await;
+    missing.problem(404);
+    assert_eq!(missing.header("cache-control"), Some("private, no-cache"));
+
+    let login = app
+        .send(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(&json!({"email": "owner@cache.test", "password": "correct horse battery staple"})),
+            &[],
+        )
+        .await;
+    login.ok(200);
+    assert_eq!(login.header("cache-control"), Some("no-store"));
+    let token = app
+        .post("/v1/auth/tokens", &owner.token, &json!({"name": "ci"}))
+        .await;
+    token.ok(201);
+    assert_eq!(token.header("cache-control"), Some("no-store"));
+}
