@@ -521,8 +521,13 @@ pub fn claims(user: Uuid) -> String {
     serde_json::json!({ "sub": user, "role": "authenticated" }).to_string()
 }
 
-/// A pgbench script: `begin` and the context pipelined (one round trip, as
-/// `pool::Db::run_as` does), then `statement`, then `commit`.
+/// A pgbench script: `begin` and the context pipelined (one round trip),
+/// then `statement`, then `commit`. The service also pipelines its first
+/// statement with them (`pool::Db::run_as`), but pgbench's prepared mode
+/// parses a pipeline's statements before running any, so the statement
+/// would be parsed as `authenticator`, before the context gives it a role
+/// that may read the schema; both ways here make three round trips, so
+/// (a)/(b) is still what the context statement and the policies cost.
 pub fn rls_script(user: Uuid, statement: &str) -> String {
     format!(
         "\\startpipeline\n\

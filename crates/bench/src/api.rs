@@ -1178,11 +1178,12 @@ impl ApiReport {
         md += &format!(
             "Each row is an HTTP run of {d} s, then a pgbench run of {d} s (`-M extended -c \
              <clients> -j {j}`, one custom script per target, picked at random per transaction) \
-             of the statements the service executes for that route, as `authenticator`: `begin` \
-             and `set_config('request.jwt.claims', ...), set_config('role', 'authenticated', \
-             true)` pipelined (one round trip, as `pool::Db::run_as` does, with the claims JSON \
-             the service sets for that token), the route's statements, `commit`. HTTP rps counts \
-             2xx responses; *HTTP ÷ pgbench* is HTTP rps over pgbench tps.\n\n",
+             of the statements the service executes for that route, as `authenticator`: `begin`, \
+             `set_config('request.jwt.claims', ...), set_config('role', 'authenticated', true)` \
+             (with the claims JSON the service sets for that token) and the route's first \
+             statement pipelined (one round trip, as `pool::Db::run_as` does), the route's other \
+             statements, `commit`. HTTP rps counts 2xx responses; *HTTP ÷ pgbench* is HTTP rps \
+             over pgbench tps.\n\n",
             d = self.duration,
             j = self.threads
         );

@@ -3,7 +3,8 @@
 //!
 //! Every transaction sets the caller's claims (`request.jwt.claims`) and
 //! `role authenticated` (the PostgREST convention), pipelined with `begin`
-//! so the context costs no extra round trip. The pool logs in as the
+//! and the transaction's first statement, so the context costs no round
+//! trip of its own. The pool logs in as the
 //! `authenticator` role, which holds no privilege of its own: without a
 //! context it can read nothing.
 
@@ -167,15 +168,22 @@ impl Db {
             .prepare_cached(SET_CONTEXT)
             .await
             .map_err(DbError::from)?;
-        // Both requests leave before either answer arrives: one round trip.
+        // `begin`, the context and `f`'s first statement leave together,
+        // before any answer arrives: the context costs no round trip of its
+        // own. Polled in this order (biased), each enqueues its request on
+        // its first poll, and the server runs them in that order: `f`'s
+        // statements can only run inside the caller's context (a failed
+        // context aborts the transaction, so they fail too; without `begin`
+        // they would run as `authenticator`, which may touch nothing).
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&claims, &role];
-        let (begin, context) = tokio::join!(
+        let (begin, context, result) = tokio::join!(
+            biased;
             client.batch_execute("begin"),
-            client.execute(&set_context, &params)
+            client.execute(&set_context, &params),
+            f(wrapper),
         );
         begin.map_err(DbError::from)?;
         context.map_err(DbError::from)?;
-        let result = f(wrapper).await;
         let end = if result.is_ok() { "commit" } else { "rollback" };
         client.batch_execute(end).await.map_err(DbError::from)?;
         guard.open = false;

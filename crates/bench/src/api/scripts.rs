@@ -31,13 +31,21 @@ pub struct StoredReply {
     pub location: String,
 }
 
-/// `begin` and the caller's context sent together, one round trip (as
-/// `Db::run_as` does); `claims` is the JSON the service sets, byte for byte.
+/// `begin` and the caller's context sent together, one round trip;
+/// `claims` is the JSON the service sets, byte for byte.
 pub fn context(claims: &str) -> String {
+    context_with(claims, "")
+}
+
+/// `begin`, the caller's context and the transaction's `first` statement
+/// (`;\n`-terminated, no `\gset`: pgbench refuses it in a pipeline) sent
+/// together, one round trip, as `Db::run_as` does.
+pub fn context_with(claims: &str, first: &str) -> String {
     format!(
         "\\startpipeline\n\
          begin;\n\
          select set_config('request.jwt.claims', {}, true), set_config('role', 'authenticated', true);\n\
+         {first}\
          \\endpipeline\n",
         quote_literal(claims)
     )
@@ -77,9 +85,8 @@ pub(crate) fn literal(id: Uuid) -> String {
 /// `GET /v1/nodes/{id}`: find, the caller's role there, the level's row.
 pub fn get_node(claims: &str, org_id: Uuid, id: Uuid, kind: NodeKind) -> String {
     format!(
-        "{}{}{}{}commit;\n",
-        context(claims),
-        find(id),
+        "{}{}{}commit;\n",
+        context_with(claims, &find(id)),
         effective_role(org_id, &literal(id)),
         details(kind, org_id, &literal(id))
     )
@@ -89,12 +96,11 @@ pub fn get_node(claims: &str, org_id: Uuid, id: Uuid, kind: NodeKind) -> String 
 /// caller's role, `nodes::children_page` without a cursor.
 pub fn children(claims: &str, org_id: Uuid, id: Uuid) -> String {
     format!(
-        "{}{}{}select {NODE_COLUMNS} from showtree.nodes c \
+        "{}{}select {NODE_COLUMNS} from showtree.nodes c \
          where c.org_id = '{org_id}' and c.parent_id = '{id}' and c.deleted_at is null \
          and (null::text is null or (c.name, c.id) > (null::text, null::uuid)) \
          order by c.name, c.id limit {CHILDREN_FETCH};\ncommit;\n",
-        context(claims),
-        find(id),
+        context_with(claims, &find(id)),
         effective_role(org_id, &literal(id)),
     )
 }
@@ -115,15 +121,17 @@ pub fn create_node(
     reply: &StoredReply,
 ) -> String {
     let mut s = String::from("\\set key random(1, 9000000000000000000)\n");
-    s += &context(claims);
-    s += &format!(
-        "with expired as ( \
-         update showtree.idempotency_keys set deleted_at = now() \
-         where owner_id = (select auth.uid()) and deleted_at is null \
-         and created_at < now() - make_interval(hours => {KEY_LIFETIME_HOURS}) \
-         returning 1) \
-         delete from showtree.idempotency_keys \
-         where owner_id = (select auth.uid()) and deleted_at < now() - interval '7 days';\n"
+    s += &context_with(
+        claims,
+        &format!(
+            "with expired as ( \
+             update showtree.idempotency_keys set deleted_at = now() \
+             where owner_id = (select auth.uid()) and deleted_at is null \
+             and created_at < now() - make_interval(hours => {KEY_LIFETIME_HOURS}) \
+             returning 1) \
+             delete from showtree.idempotency_keys \
+             where owner_id = (select auth.uid()) and deleted_at < now() - interval '7 days';\n"
+        ),
     );
     s += &format!(
         "insert into showtree.idempotency_keys (owner_id, key, request_hash) \
@@ -171,7 +179,7 @@ mod tests {
     const CLAIMS: &str = r#"{"role":"authenticated","sub":"x"}"#;
 
     #[test]
-    fn every_script_opens_the_context_in_one_round_trip_and_commits() {
+    fn scripts_pipeline_begin_context_and_first_statement_then_commit() {
         let (org, id) = (Uuid::now_v7(), Uuid::now_v7());
         let reply = StoredReply {
             body: b"{}".to_vec(),
@@ -190,6 +198,14 @@ mod tests {
                 "{script}"
             );
             assert!(script.contains("\\endpipeline\n"), "{script}");
+            // begin, the context and the first statement: one round trip
+            let pipeline = script
+                .split("\\startpipeline\n")
+                .nth(1)
+                .and_then(|rest| rest.split("\\endpipeline\n").next())
+                .expect("a pipeline");
+            assert_eq!(pipeline.matches(";\n").count(), 3, "{pipeline}");
+            assert!(!pipeline.contains("\\gset"), "{pipeline}");
             assert!(script.ends_with("commit;\n"), "{script}");
             assert!(
                 script.contains(&format!("private.effective_role('{org}', ")),

@@ -77,3 +77,42 @@ async fn a_statement_is_prepared_once_per_connection_and_reused_across_callers()
     assert_eq!(finds.len(), 1, "prepared once: {finds:?}");
     assert!(finds[0].starts_with("select org_id, id"), "{finds:?}");
 }
+
+#[tokio::test]
+async fn the_first_statement_of_a_transaction_already_runs_in_its_callers_context() {
+    let test_db = testing::migrated_db().await;
+    // one connection, callers alternating on it: `begin`, the context and the
+    // first statement leave together, and the first statement must still see
+    // this transaction's caller, never the previous one's or none
+    let db = Db::new(&test_db.app_url(), 1).expect("pool of one");
+    let (alice, _) = signup(&db, "alice@example.com", "Alice Events").await;
+    let (bob, _) = signup(&db, "bob@example.com", "Bob Events").await;
+    for caller in [&alice, &bob, &alice, &bob] {
+        let (uid, role, local) = db
+            .run_as(caller, async |c| {
+                let first = c
+                    .query_one(
+                        "select auth.uid(), current_user::text, \
+                                set_config('showtree.probe', 'set', true)",
+                        &[],
+                    )
+                    .await?;
+                // a transaction-local setting outlives its statement only
+                // inside a transaction block: the first statement ran after
+                // `begin`
+                let second = c
+                    .query_one("select current_setting('showtree.probe', true)", &[])
+                    .await?;
+                Ok::<_, DbError>((
+                    first.get::<_, Option<uuid::Uuid>>(0),
+                    first.get::<_, String>(1),
+                    second.get::<_, Option<String>>(0),
+                ))
+            })
+            .await
+            .expect("the caller's transaction");
+        assert_eq!(uid, Some(caller.user_id));
+        assert_eq!(role, "authenticated");
+        assert_eq!(local.as_deref(), Some("set"));
+    }
+}
