@@ -35,7 +35,7 @@ use crate::generate;
 use crate::hierarchy::{self, Machine, connect};
 use crate::pgbench::{self, Load as PgLoad, Protocol, Target};
 use crate::report::{self, Latency};
-use workload::{Job, Load, Op, Scenario, Tally};
+use workload::{Job, Level, Load, Op, Scenario, Tally};
 
 /// Default of `--connections`.
 pub const DEFAULT_CONNECTIONS: u32 = 64;
@@ -47,11 +47,29 @@ pub const DEFAULT_WARMUP: u64 = 10;
 pub const DEFAULT_ORGS: u32 = 16;
 /// Default of `--targets`.
 pub const DEFAULT_TARGETS: u32 = 8;
-/// Where the results go in the markdown file.
-const SECTION_START: &str = "<!-- bench:run:start -->";
-const SECTION_END: &str = "<!-- bench:run:end -->";
-/// Marks the figures `bench targets` reads back.
+/// Marks the figures `bench targets` reads back (then `:scenario-connections`).
 pub const FIGURES_TAG: &str = "figures:run";
+
+/// What names a run's section and figures: scenario and connections
+/// (`mixed-64`), so runs of different shapes are recorded side by side.
+pub fn key(scenario: Scenario, connections: u32) -> String {
+    format!("{}-{connections}", scenario.name())
+}
+
+/// The tag of the figures of the runs of `scenario` at `connections`.
+pub fn figures_tag(scenario: Scenario, connections: u32) -> String {
+    format!("{FIGURES_TAG}:{}", key(scenario, connections))
+}
+
+/// The markers around the section of the runs of `scenario` at
+/// `connections`.
+pub fn section_markers(scenario: Scenario, connections: u32) -> (String, String) {
+    let key = key(scenario, connections);
+    (
+        format!("<!-- bench:run:{key}:start -->"),
+        format!("<!-- bench:run:{key}:end -->"),
+    )
+}
 /// Connections left to others when sizing pgbench.
 const SPARE_CONNECTIONS: i64 = 4;
 
@@ -96,8 +114,8 @@ pub struct RunArgs {
     /// Seed of the targets' and the mix's draws.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Write the results into this markdown file (between the bench:run
-    /// markers).
+    /// Write the results into this markdown file (between the
+    /// `bench:run:SCENARIO-CONNECTIONS` markers).
     #[arg(long)]
     pub markdown: Option<PathBuf>,
 }
@@ -187,6 +205,8 @@ impl RunArgs {
 pub struct OpResult {
     /// Which operation.
     pub op: Op,
+    /// Whose requests (None: every caller's).
+    pub level: Option<Level>,
     /// Its weight in the mix.
     pub weight: u32,
     /// Distinct targets.
@@ -267,8 +287,8 @@ pub struct RunReport {
     pub orgs: i64,
     /// Nodes in the database.
     pub nodes: i64,
-    /// Callers (organization owners, production managers).
-    pub callers: Vec<String>,
+    /// Callers (organization owners, production managers) and their level.
+    pub callers: Vec<(String, Level)>,
     /// HTTP connections.
     pub connections: u32,
     /// Measured and warm-up time.
@@ -281,6 +301,8 @@ pub struct RunReport {
     pub elapsed: Duration,
     /// By operation.
     pub ops: Vec<OpResult>,
+    /// By operation and caller level (levels without targets left out).
+    pub by_level: Vec<OpResult>,
     /// Every operation together.
     pub total: OpResult,
     /// Successful writes per second.
@@ -302,6 +324,7 @@ pub struct RunReport {
 /// One caller: a generated user with a minted token.
 struct Caller {
     label: String,
+    level: Level,
     token: String,
     claims: String,
 }
@@ -371,7 +394,7 @@ pub async fn run(args: &RunArgs, admin_url: &str) -> anyhow::Result<RunReport> {
         "no target for any operation of the mix: is the database empty?"
     );
     let mut callers = Vec::new();
-    for (user, label) in &people {
+    for (user, label, level) in &people {
         let token = jwt.issue(*user)?;
         let claims = jwt
             .verify(&token)
@@ -380,6 +403,7 @@ pub async fn run(args: &RunArgs, admin_url: &str) -> anyhow::Result<RunReport> {
             .to_string();
         callers.push(Caller {
             label: label.clone(),
+            level: *level,
             token,
             claims,
         });
@@ -418,24 +442,54 @@ pub async fn run(args: &RunArgs, admin_url: &str) -> anyhow::Result<RunReport> {
     machine.load_average.1 = hierarchy::load_average();
 
     let mut ops = Vec::new();
+    let mut by_level = Vec::new();
     for (i, op) in Op::ALL.iter().enumerate() {
-        if args.scenario.weight(*op) == 0 {
+        let weight = args.scenario.weight(*op);
+        if weight == 0 {
             continue;
         }
-        let t = &outcome.ops[i];
         let (tps, lat) = match &baseline {
-            Some(b) => (Some(b.tps_of(i)), Some(b.per_op[i])),
+            Some(b) => (Some(b.tps_of(i, None)), Some(b.per_op[i])),
             None => (None, None),
         };
-        ops.push(op_result(
-            *op,
-            args.scenario.weight(*op),
-            jobs[i].len(),
-            t,
-            outcome.elapsed,
-            tps,
-            lat,
-        ));
+        let tally = outcome.op(i)?;
+        ops.push(OpResult {
+            level: None,
+            ..op_result(
+                *op,
+                weight,
+                jobs[i].len(),
+                &tally,
+                outcome.elapsed,
+                tps,
+                lat,
+            )
+        });
+        for level in Level::ALL {
+            let targets = jobs[i].iter().filter(|j| j.level == level).count();
+            if targets == 0 {
+                continue;
+            }
+            let (tps, lat) = match &baseline {
+                Some(b) => (
+                    Some(b.tps_of(i, Some(level))),
+                    Some(b.per_level[i][level as usize]),
+                ),
+                None => (None, None),
+            };
+            by_level.push(OpResult {
+                level: Some(level),
+                ..op_result(
+                    *op,
+                    weight,
+                    targets,
+                    outcome.of(i, level),
+                    outcome.elapsed,
+                    tps,
+                    lat,
+                )
+            });
+        }
     }
     let total_tally = outcome.total()?;
     let total = OpResult {
@@ -459,13 +513,14 @@ pub async fn run(args: &RunArgs, admin_url: &str) -> anyhow::Result<RunReport> {
         data,
         orgs,
         nodes,
-        callers: callers.iter().map(|c| c.label.clone()).collect(),
+        callers: callers.iter().map(|c| (c.label.clone(), c.level)).collect(),
         connections: args.connections,
         duration: args.duration,
         warmup: args.warmup,
         pool_size,
         elapsed: outcome.elapsed,
         ops,
+        by_level,
         total,
         writes_per_second: outcome.writes_per_second(),
         pgbench_clients: baseline.as_ref().map(|b| b.clients),
@@ -476,7 +531,8 @@ pub async fn run(args: &RunArgs, admin_url: &str) -> anyhow::Result<RunReport> {
         machine,
     };
     if let Some(path) = &args.markdown {
-        report::write_section(path, SECTION_START, SECTION_END, &report.markdown())
+        let (start, end) = section_markers(args.scenario, args.connections);
+        report::write_section(path, &start, &end, &report.markdown())
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(report)
@@ -493,6 +549,7 @@ fn op_result(
 ) -> OpResult {
     OpResult {
         op,
+        level: None,
         weight,
         targets,
         http_ok: t.ok(),
@@ -625,22 +682,66 @@ struct Baseline {
     outcome: pgbench::Outcome,
     /// By operation ([`Op::ALL`] order).
     per_op: Vec<Latency>,
+    /// By operation, then caller level ([`Level::ALL`] order).
+    per_level: Vec<[Latency; 2]>,
 }
 
 impl Baseline {
-    /// Transactions per second of operation `i`: its share of the total.
-    fn tps_of(&self, i: usize) -> f64 {
+    /// Transactions per second of operation `i` (from callers of `level`,
+    /// or all): its share of the total.
+    fn tps_of(&self, i: usize, level: Option<Level>) -> f64 {
         let all: u64 = self.per_op.iter().map(|l| l.count).sum();
         if all == 0 {
             return 0.0;
         }
-        self.outcome.tps * self.per_op[i].count as f64 / all as f64
+        let count = match level {
+            None => self.per_op[i].count,
+            Some(level) => self.per_level[i][level as usize].count,
+        };
+        self.outcome.tps * count as f64 / all as f64
     }
 }
 
-/// The mix as pgbench scripts (as many targets per operation as fit in
-/// pgbench's script limit, weighted so each operation keeps its share), at
-/// the run's concurrency, for as long.
+/// pgbench's scripts for the mix: up to `per_group` targets of each
+/// operation and caller level, spread over the callers, each weighted so
+/// the level keeps the share of the operation it has in the HTTP mix (its
+/// share of the targets: the driver draws targets uniformly) and the
+/// operation its weight. Returns (operation index, level, job, weight).
+fn pick_scripts(scenario: Scenario, jobs: &[Vec<Job>]) -> Vec<(usize, Level, &Job, u32)> {
+    let groups: Vec<(usize, Level, Vec<&Job>)> = (0..Op::ALL.len())
+        .filter(|&i| scenario.weight(Op::ALL[i]) > 0)
+        .flat_map(|i| {
+            Level::ALL.into_iter().map(move |level| {
+                let of_level = jobs[i].iter().filter(|j| j.level == level).collect();
+                (i, level, of_level)
+            })
+        })
+        .filter(|(_, _, of_level): &(usize, Level, Vec<&Job>)| !of_level.is_empty())
+        .collect();
+    let per_group = (pgbench::MAX_SCRIPTS / groups.len().max(1)).max(1);
+    let mut picked = Vec::new();
+    for (i, level, of_level) in groups {
+        // targets are grouped by caller: a stride reaches every caller
+        let stride = of_level.len().div_ceil(per_group).max(1);
+        let chosen: Vec<&Job> = of_level
+            .iter()
+            .copied()
+            .step_by(stride)
+            .take(per_group)
+            .collect();
+        // x1000 keeps the integer weights close to the shares
+        let share = u64::from(scenario.weight(Op::ALL[i])) * 1000 * of_level.len() as u64
+            / jobs[i].len() as u64;
+        let weight = u32::try_from(share / chosen.len() as u64)
+            .unwrap_or(u32::MAX)
+            .max(1);
+        picked.extend(chosen.into_iter().map(|job| (i, level, job, weight)));
+    }
+    picked
+}
+
+/// The mix as pgbench scripts ([`pick_scripts`]), at the run's
+/// concurrency (capped by the server's free connections), for as long.
 async fn baseline(
     args: &RunArgs,
     client: &Client,
@@ -648,27 +749,16 @@ async fn baseline(
     callers: &[Caller],
     jobs: &[Vec<Job>],
 ) -> anyhow::Result<Baseline> {
-    let in_mix: Vec<usize> = (0..Op::ALL.len())
-        .filter(|&i| args.scenario.weight(Op::ALL[i]) > 0 && !jobs[i].is_empty())
+    let picked = pick_scripts(args.scenario, jobs);
+    let scripts: Vec<(String, u32)> = picked
+        .iter()
+        .map(|(i, _, job, weight)| {
+            (
+                scripts::script(Op::ALL[*i], job, &callers[job.caller].claims),
+                *weight,
+            )
+        })
         .collect();
-    let per_op = (pgbench::MAX_SCRIPTS / in_mix.len().max(1)).max(1);
-    let mut scripts = Vec::new();
-    let mut op_of_script = Vec::new();
-    for &i in &in_mix {
-        let op = Op::ALL[i];
-        // spread over every caller's targets (they are grouped by caller)
-        let stride = jobs[i].len().div_ceil(per_op).max(1);
-        let picked: Vec<&Job> = jobs[i].iter().step_by(stride).take(per_op).collect();
-        // each op's scripts share its weight (x1000 keeps integers close)
-        let weight = (args.scenario.weight(op) * 1000 / picked.len() as u32).max(1);
-        for job in picked {
-            scripts.push((
-                scripts::script(op, job, &callers[job.caller].claims),
-                weight,
-            ));
-            op_of_script.push(i);
-        }
-    }
     let clients = pgbench_clients(client, args.connections).await?;
     let load = PgLoad {
         clients,
@@ -681,15 +771,29 @@ async fn baseline(
         .context("pgbench: the mix")?;
     let mut merged = Op::ALL
         .iter()
-        .map(|_| hierarchy::histogram())
+        .map(|_| Ok([hierarchy::histogram()?, hierarchy::histogram()?]))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    for (h, &i) in per_script.iter().zip(&op_of_script) {
-        merged[i].add(h).context("merging pgbench histograms")?;
+    for (h, (i, level, _, _)) in per_script.iter().zip(&picked) {
+        merged[*i][*level as usize]
+            .add(h)
+            .context("merging pgbench histograms")?;
+    }
+    let mut per_op = Vec::new();
+    let mut per_level = Vec::new();
+    for [org, production] in &merged {
+        let mut both = org.clone();
+        both.add(production).context("merging pgbench histograms")?;
+        per_op.push(Latency::from_histogram(&both));
+        per_level.push([
+            Latency::from_histogram(org),
+            Latency::from_histogram(production),
+        ]);
     }
     Ok(Baseline {
         clients,
         outcome,
-        per_op: merged.iter().map(Latency::from_histogram).collect(),
+        per_op,
+        per_level,
     })
 }
 
@@ -717,6 +821,7 @@ async fn pgbench_clients(client: &Client, wanted: u32) -> anyhow::Result<u32> {
 /// Where a caller may act.
 struct Scope {
     caller: usize,
+    level: Level,
     org_id: Uuid,
     /// A production the caller manages (None: the whole organization).
     under: Option<Uuid>,
@@ -728,7 +833,7 @@ struct Scope {
 async fn sample(
     client: &Client,
     args: &RunArgs,
-) -> anyhow::Result<(Vec<(Uuid, String)>, Vec<Vec<Job>>)> {
+) -> anyhow::Result<(Vec<(Uuid, String, Level)>, Vec<Vec<Job>>)> {
     let seed = args.seed.to_string();
     let orgs: Vec<Uuid> = client
         .query(
@@ -758,9 +863,10 @@ async fn sample(
             )
             .await?;
         if let Some(owner) = owner {
-            people.push((owner.get(0), format!("owner of {org}")));
+            people.push((owner.get(0), format!("owner of {org}"), Level::Org));
             scopes.push(Scope {
                 caller: people.len() - 1,
+                level: Level::Org,
                 org_id: org,
                 under: None,
                 finance: true,
@@ -780,9 +886,14 @@ async fn sample(
             .await?;
         if let Some(m) = manager {
             let node: Uuid = m.get(1);
-            people.push((m.get(0), format!("manager of production {node}")));
+            people.push((
+                m.get(0),
+                format!("manager of production {node}"),
+                Level::Production,
+            ));
             scopes.push(Scope {
                 caller: people.len() - 1,
+                level: Level::Production,
                 org_id: org,
                 under: Some(node),
                 finance: false,
@@ -808,6 +919,7 @@ async fn sample(
             .map(|r| r.get(0));
         let job = |node: Uuid, kind: NodeKind| Job {
             caller: scope.caller,
+            level: scope.level,
             org_id: scope.org_id,
             node_id: node,
             kind,
@@ -951,6 +1063,14 @@ fn ms_opt(l: Option<Latency>) -> String {
         .map_or_else(|| "n/a".to_owned(), |l| l.triple_ms())
 }
 
+/// A row's name: the operation, or its caller level under it.
+fn row_name(o: &OpResult) -> String {
+    match o.level {
+        None => o.op.label().to_owned(),
+        Some(level) => format!("{} ({})", o.op.name(), level.label()),
+    }
+}
+
 impl RunReport {
     /// The results as plain text.
     pub fn text_table(&self) -> String {
@@ -964,11 +1084,15 @@ impl RunReport {
             "req/s ratio".to_owned(),
             "p95 ratio".to_owned(),
         ]];
-        for o in self.ops.iter().chain([&self.total]) {
-            let name = if std::ptr::eq(o, &self.total) {
+        let all = OpResult {
+            level: None,
+            ..self.total.clone()
+        };
+        for o in self.ops.iter().chain(&self.by_level).chain([&all]) {
+            let name = if std::ptr::eq(o, &all) {
                 "all operations".to_owned()
             } else {
-                o.op.label().to_owned()
+                row_name(o)
             };
             rows.push([
                 name,
@@ -994,12 +1118,32 @@ impl RunReport {
         out
     }
 
-    /// The figures `bench targets` reads (JSON).
+    /// The figures `bench targets` reads (JSON), with each operation's
+    /// p95 by caller level beside pgbench's (issue 5).
     pub fn figures(&self) -> serde_json::Value {
+        let mut levels = serde_json::Map::new();
+        for level in Level::ALL {
+            let ops: serde_json::Map<String, serde_json::Value> = self
+                .by_level
+                .iter()
+                .filter(|o| o.level == Some(level))
+                .map(|o| {
+                    (
+                        o.op.name().to_owned(),
+                        serde_json::json!({
+                            "p95_us": o.http.p95_us,
+                            "pgbench_p95_us": o.pgbench.filter(|l| l.count > 0).map(|l| l.p95_us),
+                        }),
+                    )
+                })
+                .collect();
+            levels.insert(level.key().to_owned(), ops.into());
+        }
         serde_json::json!({
             "scenario": self.scenario.name(),
             "connections": self.connections,
             "duration_s": self.duration.as_secs_f64(),
+            "measured_s": self.elapsed.as_secs_f64(),
             "data": self.data,
             "orgs": self.orgs,
             "p95_us": self.total.http.p95_us,
@@ -1009,14 +1153,20 @@ impl RunReport {
             "failures": self.total.http_failed,
             "index_hit_ratio": self.index_hits.ratio(),
             "heap_hit_ratio": self.heap_hits.ratio(),
+            "pgbench_clients": self.pgbench_clients,
             "pgbench_tps": self.pgbench_tps,
+            "by_level": levels,
         })
     }
 
     /// The section of docs/BENCHMARKS.md.
     pub fn markdown(&self) -> String {
         let m = &self.machine;
-        let mut out = String::from("## Mixed workload through the HTTP API\n\n");
+        let mut out = format!(
+            "## {} through the HTTP API, {} connections\n\n",
+            self.scenario.title(),
+            self.connections
+        );
         let _ = write!(
             out,
             "Produced by `{}` on {} (release build).\n\n",
@@ -1034,45 +1184,35 @@ impl RunReport {
             m.load_average.0.as_deref().unwrap_or("unknown"),
             m.load_average.1.as_deref().unwrap_or("unknown"),
         );
+        let owners = self.callers.iter().filter(|c| c.1 == Level::Org).count();
         let _ = write!(
             out,
-            "Data: database `{}` ({}): {} organizations, {} nodes. Callers: {} generated users \
-             (organization owners, and production managers where one exists), tokens minted with \
-             the service's secret. Scenario `{}`: {} HTTP connections (one keep-alive connection per \
-             in-process worker), {} of warm-up then {:.1} s measured; the service's pool holds {} \
+            "Data: database `{}` ({}): {} organizations, {} nodes. Callers: {} generated users, \
+             {} organization owners (org-level) and {} production managers (production-level: \
+             a manager grant on one production, none above it), tokens minted with the service's \
+             secret. Scenario `{}`: {} HTTP connections (one keep-alive connection per in-process \
+             worker), {} of warm-up then {:.1} s measured; the service's pool holds {} \
              connections. Baseline: pgbench runs the statements the service executes for each \
-             operation (same order, same request context, no HTTP), the same mix by weight, {} \
-             clients, as long.\n\n",
+             operation (same order, same request context, no HTTP), for each caller level, the \
+             same mix by weight and level, {}, as long.\n\n",
             self.database,
             self.data,
             report::thousands(self.orgs.max(0) as u64),
             report::thousands(self.nodes.max(0) as u64),
             self.callers.len(),
+            owners,
+            self.callers.len() - owners,
             self.scenario.name(),
             self.connections,
             seconds(self.warmup),
             self.elapsed.as_secs_f64(),
             self.pool_size,
-            self.pgbench_clients
-                .map_or_else(|| "(skipped)".to_owned(), |c| c.to_string()),
+            self.pgbench_clients_sentence(),
         );
         out += "| operation | weight | targets | HTTP req/s | HTTP p50 / p95 / p99 ms | HTTP failures | pgbench tx/s | pgbench p50 / p95 / p99 ms | req/s ratio | p95 ratio |\n";
         out += "|---|--:|--:|--:|--:|---|--:|--:|--:|--:|\n";
         for o in &self.ops {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
-                o.op.label(),
-                o.weight,
-                o.targets,
-                o.http_rps,
-                o.http.triple_ms(),
-                o.http_failures,
-                o.pgbench_tps.map_or("n/a".into(), |t| format!("{t:.0}")),
-                ms_opt(o.pgbench),
-                ratio(o.throughput_ratio()),
-                ratio(o.p95_ratio()),
-            );
+            let _ = writeln!(out, "{}", table_row(o, o.op.label(), &o.weight.to_string()));
         }
         let t = &self.total;
         let _ = writeln!(
@@ -1088,14 +1228,26 @@ impl RunReport {
             ratio(t.throughput_ratio()),
             ratio(t.p95_ratio()),
         );
+        out += "\n### By caller level\n\n\
+                Each operation's requests split by who sends them, beside pgbench's transactions \
+                of the same statements under the same caller's context, in the same run. Both \
+                levels act on nodes they may read: owners anywhere in their organization, \
+                managers inside their production (search starts at a production for both).\n\n";
+        out += "| operation | caller | targets | HTTP req/s | HTTP p50 / p95 / p99 ms | HTTP failures | pgbench tx/s | pgbench p50 / p95 / p99 ms | req/s ratio | p95 ratio |\n";
+        out += "|---|---|--:|--:|--:|---|--:|--:|--:|--:|\n";
+        for o in &self.by_level {
+            let level = o.level.map_or("all", Level::label);
+            let _ = writeln!(out, "{}", table_row(o, o.op.name(), level));
+        }
         let _ = write!(
             out,
-            "\nWrites (task inserts and updates, invoice inserts): {:.0} per second.\n\n\
+            "\nWrites (task inserts and updates, invoice inserts): {:.0} per second over {:.1} s.\n\n\
              Buffer hit ratio over the measured run (after the warm-up; `pg_statio_user_indexes` \
              and `pg_statio_user_tables`, blocks found in shared buffers over blocks asked for; a \
              miss may still be served by the kernel's page cache): indexes {} ({} hits, {} reads), \
              tables {} ({} hits, {} reads).\n\n",
             self.writes_per_second,
+            self.elapsed.as_secs_f64(),
             self.index_hits.percent(),
             report::thousands(self.index_hits.hit.max(0) as u64),
             report::thousands(self.index_hits.read.max(0) as u64),
@@ -1107,9 +1259,45 @@ impl RunReport {
                 p95: above 1 means it is slower). pgbench's concurrency is capped by \
                 max_connections, the service's by its pool: at high connection counts both queue. \
                 The run's writes stay in the database.\n\n";
-        let _ = writeln!(out, "<!-- {FIGURES_TAG} {} -->", self.figures());
+        let _ = writeln!(
+            out,
+            "<!-- {} {} -->",
+            figures_tag(self.scenario, self.connections),
+            self.figures()
+        );
         out
     }
+
+    /// How many clients pgbench ran, and why fewer than the connections.
+    fn pgbench_clients_sentence(&self) -> String {
+        match self.pgbench_clients {
+            None => "(pgbench skipped)".to_owned(),
+            Some(c) if c < self.connections => format!(
+                "{c} clients (not {}: pgbench's clients are capped by the server's \
+                 max_connections, {}, less the connections already open and a few spare)",
+                self.connections, self.max_connections
+            ),
+            Some(c) => format!("{c} clients"),
+        }
+    }
+}
+
+/// One row of the markdown tables, named `first`; `second` fills the
+/// second column.
+fn table_row(o: &OpResult, first: &str, second: &str) -> String {
+    format!(
+        "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
+        first,
+        second,
+        o.targets,
+        o.http_rps,
+        o.http.triple_ms(),
+        o.http_failures,
+        o.pgbench_tps.map_or("n/a".into(), |t| format!("{t:.0}")),
+        ms_opt(o.pgbench),
+        ratio(o.throughput_ratio()),
+        ratio(o.p95_ratio()),
+    )
 }
 
 #[cfg(test)]
@@ -1132,6 +1320,65 @@ mod tests {
             Some("kinetic")
         );
         assert_eq!(search_word("a b c"), None);
+    }
+
+    #[test]
+    fn the_baseline_keeps_each_levels_share_of_each_operation() {
+        let job = |caller: usize, level: Level| Job {
+            caller,
+            level,
+            org_id: Uuid::nil(),
+            node_id: Uuid::nil(),
+            kind: NodeKind::Activation,
+            row_id: None,
+            word: None,
+            vendor_id: None,
+            currency: None,
+        };
+        let mut jobs: Vec<Vec<Job>> = Op::ALL.iter().map(|_| Vec::new()).collect();
+        // the list: 30 targets of one owner, 10 of one manager; search: the
+        // owner's only; task inserts (writes: not in the read scenario)
+        jobs[Op::TaskList as usize] = (0..30)
+            .map(|_| job(0, Level::Org))
+            .chain((0..10).map(|_| job(1, Level::Production)))
+            .collect();
+        jobs[Op::Search as usize] = (0..5).map(|_| job(0, Level::Org)).collect();
+        jobs[Op::TaskCreate as usize] = vec![job(1, Level::Production)];
+        let picked = pick_scripts(Scenario::Read, &jobs);
+        let weight_of = |op: Op, level: Level| -> u32 {
+            picked
+                .iter()
+                .filter(|(i, l, _, _)| *i == op as usize && *l == level)
+                .map(|(_, _, _, w)| w)
+                .sum()
+        };
+        let count = |op: Op, level: Level| {
+            picked
+                .iter()
+                .filter(|(i, l, _, _)| *i == op as usize && *l == level)
+                .count()
+        };
+        assert!(picked.len() <= pgbench::MAX_SCRIPTS);
+        assert!(count(Op::TaskList, Level::Org) > 0 && count(Op::TaskList, Level::Production) > 0);
+        assert_eq!(count(Op::Search, Level::Production), 0);
+        assert_eq!(count(Op::TaskCreate, Level::Production), 0, "not a read");
+        assert!(
+            picked
+                .iter()
+                .all(|(i, l, j, _)| j.level == *l && !jobs[*i].is_empty()),
+            "each script runs as its own level's caller"
+        );
+        let (org, production) = (
+            weight_of(Op::TaskList, Level::Org),
+            weight_of(Op::TaskList, Level::Production),
+        );
+        // 3 to 1, as the targets the driver draws from; the operation keeps
+        // its weight against search (15 to 5), within integer rounding
+        let list = Scenario::Read.weight(Op::TaskList) * 1000;
+        let search = Scenario::Read.weight(Op::Search) * 1000;
+        assert!(org.abs_diff(list * 3 / 4) <= 30, "{org}");
+        assert!(production.abs_diff(list / 4) <= 30, "{production}");
+        assert!(weight_of(Op::Search, Level::Org).abs_diff(search) <= 5);
     }
 
     #[test]

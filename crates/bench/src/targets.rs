@@ -12,6 +12,10 @@ use anyhow::Context;
 use serde_json::Value;
 
 use crate::report;
+use crate::run::workload::Scenario;
+
+/// Connections of the sustained-writes run the targets read.
+const WRITE_CONNECTIONS: u32 = 64;
 
 /// Where the results go in the markdown file.
 const SECTION_START: &str = "<!-- bench:targets:start -->";
@@ -110,9 +114,25 @@ fn num(v: &Value, key: &str) -> Option<f64> {
     v.get(key).and_then(Value::as_f64)
 }
 
+/// The recorded figures of the `bench run` of `scenario` at `connections`.
+fn run_figures(text: &str, scenario: Scenario, connections: u32) -> Option<Value> {
+    figures(text, &crate::run::figures_tag(scenario, connections))
+}
+
+/// The run's measured seconds (its requested duration when older figures
+/// lack them).
+fn measured_s(v: &Value) -> Option<f64> {
+    num(v, "measured_s").or_else(|| num(v, "duration_s"))
+}
+
 /// The table's rows from the benchmarks file's text.
 pub fn rows(text: &str) -> Vec<Row> {
-    let run = figures(text, crate::run::FIGURES_TAG);
+    // each target reads the run of its own shape: the strategy's latency
+    // and hit ratio the mixed workload at 64 connections, issue 8's the
+    // 1,024-connection mix and the sustained writes
+    let run = run_figures(text, Scenario::Mixed, 64);
+    let crowd = run_figures(text, Scenario::Mixed, 1024);
+    let writes = run_figures(text, Scenario::Write, WRITE_CONNECTIONS);
     let legacy = figures(text, crate::legacy::FIGURES_TAG);
     let generate = figures(text, crate::generate::FIGURES_TAG);
     let mut out = Vec::new();
@@ -123,78 +143,75 @@ pub fn rows(text: &str) -> Vec<Row> {
         verdict: Verdict::Unmeasured,
         section,
     };
-    const RUN: &str = "Mixed workload (bench run)";
+    const RUN: &str = "Mixed workload, 64 connections (bench run)";
+    const CROWD: &str = "Mixed workload, 1,024 connections (bench run)";
+    const WRITES: &str = "Writes, 64 connections (bench run)";
     const LEGACY: &str = "Against the flat layout (bench legacy-compare)";
     const GENERATE: &str = "Data generator (bench generate)";
     const API: &str = "API (bench api), keep-alive table";
 
     // latency
-    let p95 = run
-        .as_ref()
-        .and_then(|r| Some((num(r, "p95_us")?, num(r, "connections")?)));
-    match p95 {
-        Some((p95, c)) => {
-            out.push(Row {
-                source: "strategy",
-                target: "p95 under 50 ms".into(),
-                measured: format!(
-                    "p95 {} ms, all operations, {} connections",
-                    report::ms(p95 as u64),
-                    c
-                ),
-                verdict: Verdict::of(p95 < 50_000.0),
-                section: RUN,
-            });
-            out.push(Row {
-                source: "issue 8",
-                target: "mixed workload at 1,024 connections: p95 under 50 ms".into(),
-                measured: format!("p95 {} ms at {} connections", report::ms(p95 as u64), c),
-                verdict: Verdict::of(p95 < 50_000.0 && c >= 1024.0),
-                section: RUN,
-            });
-        }
-        None => {
-            out.push(unmeasured("strategy", "p95 under 50 ms", RUN));
-            out.push(unmeasured(
-                "issue 8",
-                "mixed workload at 1,024 connections: p95 under 50 ms",
-                RUN,
-            ));
-        }
+    let p95 = |v: &Option<Value>| v.as_ref().and_then(|r| num(r, "p95_us"));
+    match p95(&run) {
+        Some(p95) => out.push(Row {
+            source: "strategy",
+            target: "p95 under 50 ms".into(),
+            measured: format!(
+                "p95 {} ms, all operations, 64 connections",
+                report::ms(p95 as u64)
+            ),
+            verdict: Verdict::of(p95 < 50_000.0),
+            section: RUN,
+        }),
+        None => out.push(unmeasured("strategy", "p95 under 50 ms", RUN)),
     }
-    // writes
-    match run
-        .as_ref()
-        .and_then(|r| Some((num(r, "writes_per_s")?, num(r, "duration_s")?)))
-    {
-        Some((w, d)) => {
-            out.push(Row {
-                source: "strategy",
-                target: "write throughput above 1,000 per second".into(),
-                measured: format!("{w:.0} writes/s (mixed workload, {d:.0} s)"),
-                verdict: Verdict::of(w > 1_000.0),
-                section: RUN,
-            });
-            out.push(Row {
-                source: "issue 8",
-                target: "writes above 3,000 per second sustained for 5 minutes".into(),
-                measured: format!("{w:.0} writes/s over {d:.0} s"),
-                verdict: Verdict::of(w > 3_000.0 && d >= 300.0),
-                section: RUN,
-            });
-        }
-        None => {
-            out.push(unmeasured(
-                "strategy",
-                "write throughput above 1,000 per second",
-                RUN,
-            ));
-            out.push(unmeasured(
-                "issue 8",
-                "writes above 3,000 per second sustained for 5 minutes",
-                RUN,
-            ));
-        }
+    const CROWD_TARGET: &str = "mixed workload at 1,024 connections: p95 under 50 ms";
+    match p95(&crowd) {
+        Some(p95) => out.push(Row {
+            source: "issue 8",
+            target: CROWD_TARGET.into(),
+            measured: format!("p95 {} ms at 1,024 connections", report::ms(p95 as u64)),
+            verdict: Verdict::of(p95 < 50_000.0),
+            section: CROWD,
+        }),
+        None => out.push(unmeasured("issue 8", CROWD_TARGET, CROWD)),
+    }
+    // writes: the write scenario measures them; without it, the mix
+    let rate = |v: &Option<Value>| {
+        v.as_ref()
+            .and_then(|r| Some((num(r, "writes_per_s")?, measured_s(r)?)))
+    };
+    const WRITE_TARGET: &str = "write throughput above 1,000 per second";
+    match (rate(&writes), rate(&run)) {
+        (Some((w, d)), _) => out.push(Row {
+            source: "strategy",
+            target: WRITE_TARGET.into(),
+            measured: format!("{w:.0} writes/s (write scenario, 64 connections, {d:.0} s)"),
+            verdict: Verdict::of(w > 1_000.0),
+            section: WRITES,
+        }),
+        (None, Some((w, d))) => out.push(Row {
+            source: "strategy",
+            target: WRITE_TARGET.into(),
+            measured: format!("{w:.0} writes/s (mixed workload, 64 connections, {d:.0} s)"),
+            verdict: Verdict::of(w > 1_000.0),
+            section: RUN,
+        }),
+        (None, None) => out.push(unmeasured("strategy", WRITE_TARGET, WRITES)),
+    }
+    const SUSTAINED: &str = "writes above 3,000 per second sustained for 5 minutes";
+    match rate(&writes) {
+        Some((w, d)) => out.push(Row {
+            source: "issue 8",
+            target: SUSTAINED.into(),
+            measured: format!(
+                "{w:.0} writes/s sustained over {d:.0} s ({:.1} min) at 64 connections",
+                d / 60.0
+            ),
+            verdict: Verdict::of(w > 3_000.0 && d >= 300.0),
+            section: WRITES,
+        }),
+        None => out.push(unmeasured("issue 8", SUSTAINED, WRITES)),
     }
     // connections
     let held = holds(text);
@@ -427,18 +444,28 @@ fn why(rows: &[Row]) -> Vec<&'static str> {
         notes.push(
             "Latency at high concurrency: the service runs every request in one transaction on \
              one of its pool's connections (16 by default); with more connections than that, \
-             requests queue for a connection and give up with 503 after 3 s (`POOL_TIMEOUT`), \
-             so p95 sits at the pool timeout. Subtree task lists and search in the largest \
-             organizations are slow on their own (the list walks the organization's tasks in id \
-             order to find a production's first page).",
+             requests queue for a connection (up to 10 s, `POOL_WAIT`, before a 503), so at \
+             1,024 connections a request waits about 1,024 / throughput seconds and the p95 is \
+             that queue, not the queries; pgbench, capped below the server's max_connections, \
+             queues in the server instead.",
         );
     }
     if missed("write throughput") || missed("writes above 3,000") {
         notes.push(
             "Writes: each is an HTTP request whose transaction claims an idempotency key, checks \
              access, inserts the row (actor, audit and roll-up delta triggers) and stores the \
-             reply; at 2 cores shared with the load driver and pgbench, the mix reaches tens of \
-             writes per second, not thousands.",
+             reply; on 2 cores shared with the load driver, pgbench and other work, the write \
+             scenario reaches hundreds of writes per second, not thousands, and the same \
+             statements through pgbench reach no more (see the write scenario's section): the \
+             limit is the database on this machine, not the HTTP path.",
+        );
+    }
+    if missed("index hit ratio") {
+        notes.push(
+            "Index hit ratio: shared_buffers is PostgreSQL's default 128 MB against a 10 GiB \
+             scale-1 database, so the ratio over a run depends on what the server read just \
+             before it (other databases' benchmarks on the same server evict the working set; \
+             the section records the load average around the run).",
         );
     }
     if missed("10,000") {
@@ -491,7 +518,9 @@ mod tests {
 | `GET /v1/nodes/{id}` | 10,000 | paced at 197 rps, 61 s | 10,000 | 172 | 2977.6 / 3140.1 / 3188.3 | 1,007 x 503 |
 | `GET /v1/nodes/{id}` | 64 | paced at 197 rps, 11 s | 64 | 196 | 29.4 / 228.8 / 303.3 | none |
 <!-- bench:api:end -->
-<!-- figures:run {"p95_us": 42000, "connections": 1024, "writes_per_s": 1500.0, "duration_s": 60.0, "index_hit_ratio": 0.995, "data": "showtree bench generate: generator 1, scale 1, seed 1, migrations x"} -->
+<!-- figures:run:mixed-64 {"p95_us": 61000, "connections": 64, "writes_per_s": 1500.0, "duration_s": 60.0, "measured_s": 60.2, "index_hit_ratio": 0.995, "data": "showtree bench generate: generator 1, scale 1, seed 1, migrations x"} -->
+<!-- figures:run:mixed-1024 {"p95_us": 42000, "connections": 1024, "writes_per_s": 900.0, "duration_s": 60.0, "index_hit_ratio": 0.5, "data": "x"} -->
+<!-- figures:run:write-64 {"p95_us": 9000, "connections": 64, "writes_per_s": 3500.0, "duration_s": 300.0, "measured_s": 300.4, "index_hit_ratio": 0.5, "data": "x"} -->
 <!-- figures:legacy-compare {"storage_saving": 0.22, "index_saving": 0.1, "read_speed_ratio": 0.8, "write_speed_ratio": 1.35} -->
 "#;
 
@@ -504,10 +533,10 @@ mod tests {
                 .map(|r| r.verdict)
                 .unwrap_or_else(|| panic!("no row {t}"))
         };
-        assert_eq!(verdict("p95 under 50 ms"), Verdict::Met);
+        assert_eq!(verdict("p95 under 50 ms"), Verdict::NotMet);
         assert_eq!(verdict("mixed workload at 1,024"), Verdict::Met);
         assert_eq!(verdict("write throughput above 1,000"), Verdict::Met);
-        assert_eq!(verdict("writes above 3,000"), Verdict::NotMet);
+        assert_eq!(verdict("writes above 3,000"), Verdict::Met);
         assert_eq!(verdict("10,000 concurrent users"), Verdict::NotMet);
         assert_eq!(verdict("index hit ratio"), Verdict::Met);
         assert_eq!(verdict("queries 40-60% faster"), Verdict::NotMet);
@@ -523,6 +552,87 @@ mod tests {
             ),
             "{md}"
         );
+        assert!(
+            md.contains("| strategy | p95 under 50 ms | p95 61.0 ms, all operations, 64 connections | **not met** | Mixed workload, 64 connections (bench run) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| issue 8 | mixed workload at 1,024 connections: p95 under 50 ms | p95 42.0 ms at 1,024 connections | **met** | Mixed workload, 1,024 connections (bench run) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| issue 8 | writes above 3,000 per second sustained for 5 minutes | 3500 writes/s sustained over 300 s (5.0 min) at 64 connections | **met** | Writes, 64 connections (bench run) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| strategy | write throughput above 1,000 per second | 3500 writes/s (write scenario"),
+            "{md}"
+        );
+    }
+
+    fn row<'a>(rows: &'a [Row], target: &str) -> &'a Row {
+        rows.iter()
+            .find(|r| r.target.starts_with(target))
+            .unwrap_or_else(|| panic!("no row {target}"))
+    }
+
+    #[test]
+    fn each_run_target_reads_only_the_run_of_its_shape() {
+        // the mix at 64 and at 256 connections, an unkeyed line of an older
+        // file and a short write run: nothing for 1,024 connections and no
+        // five sustained minutes
+        let doc = r#"
+<!-- figures:run {"p95_us": 1000, "connections": 1024, "writes_per_s": 9000.0, "duration_s": 300.0, "scenario": "mixed"} -->
+<!-- figures:run:mixed-256 {"p95_us": 1000, "connections": 256, "writes_per_s": 9000.0, "duration_s": 300.0} -->
+<!-- figures:run:mixed-64 {"p95_us": 30000, "connections": 64, "writes_per_s": 1200.0, "duration_s": 60.0, "measured_s": 61.3, "index_hit_ratio": 0.999, "data": "scale 1, x"} -->
+<!-- figures:run:write-64 {"p95_us": 9000, "connections": 64, "writes_per_s": 3500.0, "duration_s": 60.0, "measured_s": 60.1} -->
+"#;
+        let rows = rows(doc);
+        assert_eq!(row(&rows, "p95 under 50 ms").verdict, Verdict::Met);
+        assert_eq!(
+            row(&rows, "mixed workload at 1,024").verdict,
+            Verdict::Unmeasured
+        );
+        let sustained = row(&rows, "writes above 3,000");
+        assert_eq!(sustained.verdict, Verdict::NotMet, "a minute is not five");
+        assert!(
+            sustained.measured.contains("over 60 s (1.0 min)"),
+            "{}",
+            sustained.measured
+        );
+        assert_eq!(row(&rows, "index hit ratio").verdict, Verdict::Met);
+
+        // without a write run, the strategy's write target falls back to
+        // the mix; issue 8's sustained writes stay unmeasured
+        let mixed_only: String = doc
+            .lines()
+            .filter(|l| !l.contains("write-64"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let rows = super::rows(&mixed_only);
+        let writes = row(&rows, "write throughput above 1,000");
+        assert_eq!(writes.verdict, Verdict::Met);
+        assert!(
+            writes
+                .measured
+                .contains("mixed workload, 64 connections, 61 s"),
+            "{}",
+            writes.measured
+        );
+        assert_eq!(
+            row(&rows, "writes above 3,000").verdict,
+            Verdict::Unmeasured
+        );
+    }
+
+    #[test]
+    fn a_missed_hit_ratio_says_why() {
+        let doc = r#"<!-- figures:run:mixed-64 {"p95_us": 30000, "index_hit_ratio": 0.97, "data": "scale 1, x"} -->"#;
+        let rows = rows(doc);
+        assert_eq!(row(&rows, "index hit ratio").verdict, Verdict::NotMet);
+        let md = markdown(&rows);
+        assert!(md.contains("- Index hit ratio: shared_buffers"), "{md}");
+        assert!(!markdown(&super::rows(DOC)).contains("- Index hit ratio"));
     }
 
     #[test]

@@ -212,6 +212,7 @@ mod tests {
     fn job() -> Job {
         Job {
             caller: 0,
+            level: workload::Level::Org,
             org_id: Uuid::now_v7(),
             node_id: Uuid::now_v7(),
             kind: NodeKind::Activation,

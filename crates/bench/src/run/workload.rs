@@ -71,6 +71,21 @@ impl Op {
         }
     }
 
+    /// Its short name (the label's first word; keys of the figures).
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Node => "node",
+            Op::Children => "children",
+            Op::Ancestors => "ancestors",
+            Op::TaskList => "subtree tasks",
+            Op::Rollup => "roll-up",
+            Op::Search => "search",
+            Op::TaskCreate => "task insert",
+            Op::TaskUpdate => "task update",
+            Op::InvoiceCreate => "invoice insert",
+        }
+    }
+
     /// Whether it writes.
     pub fn is_write(self) -> bool {
         matches!(self, Op::TaskCreate | Op::TaskUpdate | Op::InvoiceCreate)
@@ -98,6 +113,15 @@ impl Scenario {
         }
     }
 
+    /// Its title in the docs.
+    pub fn title(self) -> &'static str {
+        match self {
+            Scenario::Mixed => "Mixed workload",
+            Scenario::Read => "Reads",
+            Scenario::Write => "Writes",
+        }
+    }
+
     /// The weight of `op` (0: not in the mix).
     pub fn weight(self, op: Op) -> u32 {
         let mixed = match op {
@@ -120,11 +144,44 @@ impl Scenario {
     }
 }
 
+/// Where a caller's grant sits: the split issue 5 asks for, since access
+/// checks and the readable set differ between the two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// An organization's owner (grant on the organization's root).
+    Org,
+    /// A production's manager (grant on the production, none above it).
+    Production,
+}
+
+impl Level {
+    /// Both, in report order (the index of [`Outcome::ops`]' pairs).
+    pub const ALL: [Level; 2] = [Level::Org, Level::Production];
+
+    /// Its name in the tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Org => "org-level owner",
+            Level::Production => "production-level manager",
+        }
+    }
+
+    /// Its key in the recorded figures.
+    pub fn key(self) -> &'static str {
+        match self {
+            Level::Org => "org",
+            Level::Production => "production",
+        }
+    }
+}
+
 /// One request's target: who sends it and what it names.
 #[derive(Debug, Clone)]
 pub struct Job {
     /// Index of the caller (token) in [`Load::tokens`].
     pub caller: usize,
+    /// The caller's level.
+    pub level: Level,
     /// The node's organization.
     pub org_id: Uuid,
     /// The node in the path (the task's node for updates).
@@ -248,20 +305,64 @@ pub fn per_second(count: u64, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
 }
 
-/// What a run measured: one tally per operation and the wall time.
+/// One tally per caller level ([`Level::ALL`] order).
+pub type ByLevel = [Tally; 2];
+
+/// An empty tally per caller level.
+pub fn by_level() -> anyhow::Result<ByLevel> {
+    Ok([Tally::new()?, Tally::new()?])
+}
+
+/// What a run measured: one tally per operation and caller level, and the
+/// wall time.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// Wall time from the first request to the last answer.
     pub elapsed: Duration,
-    /// By operation, [`Op::ALL`] order.
-    pub ops: Vec<Tally>,
+    /// By operation ([`Op::ALL`] order), then by caller level.
+    pub ops: Vec<ByLevel>,
 }
 
 impl Outcome {
+    /// Nothing recorded yet.
+    pub fn empty(elapsed: Duration) -> anyhow::Result<Outcome> {
+        Ok(Outcome {
+            elapsed,
+            ops: Op::ALL
+                .iter()
+                .map(|_| by_level())
+                .collect::<anyhow::Result<_>>()?,
+        })
+    }
+
+    /// Adds one worker's tallies (by operation, then level).
+    pub fn absorb(&mut self, worker: &[ByLevel]) -> anyhow::Result<()> {
+        for (mine, theirs) in self.ops.iter_mut().zip(worker) {
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                m.merge(t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Operation `i` from callers of `level`.
+    pub fn of(&self, i: usize, level: Level) -> &Tally {
+        &self.ops[i][level as usize]
+    }
+
+    /// Operation `i`, both levels together.
+    pub fn op(&self, i: usize) -> anyhow::Result<Tally> {
+        let mut all = Tally::new()?;
+        for t in &self.ops[i] {
+            all.merge(t)?;
+        }
+        Ok(all)
+    }
+
     /// Every operation together.
     pub fn total(&self) -> anyhow::Result<Tally> {
         let mut all = Tally::new()?;
-        for t in &self.ops {
+        for t in self.ops.iter().flatten() {
             all.merge(t)?;
         }
         Ok(all)
@@ -273,7 +374,7 @@ impl Outcome {
             .iter()
             .zip(&self.ops)
             .filter(|(op, _)| op.is_write())
-            .map(|(_, t)| t.ok())
+            .flat_map(|(_, levels)| levels.iter().map(Tally::ok))
             .sum();
         per_second(writes, self.elapsed)
     }
@@ -349,23 +450,15 @@ async fn drive(load: &Load) -> anyhow::Result<Outcome> {
         let load = load.clone();
         workers.spawn(async move { worker(&load, deadline, u64::from(w)).await });
     }
-    let mut ops = Op::ALL
-        .iter()
-        .map(|_| Tally::new())
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut outcome = Outcome::empty(Duration::ZERO)?;
     while let Some(tallies) = workers.join_next().await {
-        let tallies = tallies.context("a load worker failed")??;
-        for (all, t) in ops.iter_mut().zip(&tallies) {
-            all.merge(t)?;
-        }
+        outcome.absorb(&tallies.context("a load worker failed")??)?;
     }
-    Ok(Outcome {
-        elapsed: started.elapsed(),
-        ops,
-    })
+    outcome.elapsed = started.elapsed();
+    Ok(outcome)
 }
 
-async fn worker(load: &Load, deadline: Instant, index: u64) -> anyhow::Result<Vec<Tally>> {
+async fn worker(load: &Load, deadline: Instant, index: u64) -> anyhow::Result<Vec<ByLevel>> {
     // one client per worker with at most one idle connection: one
     // keep-alive connection per worker
     let client = reqwest::Client::builder()
@@ -375,7 +468,7 @@ async fn worker(load: &Load, deadline: Instant, index: u64) -> anyhow::Result<Ve
     let mut rng = StdRng::seed_from_u64(load.seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let mut tallies = Op::ALL
         .iter()
-        .map(|_| Tally::new())
+        .map(|_| by_level())
         .collect::<anyhow::Result<Vec<_>>>()?;
     let auth: Vec<String> = load.tokens.iter().map(|t| format!("Bearer {t}")).collect();
     while Instant::now() < deadline {
@@ -396,9 +489,10 @@ async fn worker(load: &Load, deadline: Instant, index: u64) -> anyhow::Result<Ve
             Err(e) => Err(e),
         };
         let took = sent.elapsed();
+        let tally = &mut tallies[o][job.level as usize];
         match result {
-            Ok(status) => tallies[o].answer(status, took),
-            Err(e) => *tallies[o].errors.entry(error_kind(&e)).or_insert(0) += 1,
+            Ok(status) => tally.answer(status, took),
+            Err(e) => *tally.errors.entry(error_kind(&e)).or_insert(0) += 1,
         }
     }
     Ok(tallies)
@@ -523,9 +617,10 @@ mod tests {
             b.answer(201, Duration::from_micros(us));
         }
         b.answer(500, Duration::from_micros(600));
+        let empty = Tally::new().expect("tally");
         let outcome = Outcome {
             elapsed: Duration::from_secs(2),
-            ops: vec![a.clone(), b.clone()],
+            ops: vec![[a.clone(), empty.clone()], [empty, b.clone()]],
         };
         let all = outcome.total().expect("total");
         assert_eq!(all.percentiles().count, 6);
@@ -536,9 +631,65 @@ mod tests {
     }
 
     #[test]
+    fn each_caller_level_keeps_its_own_figures_and_the_operation_sums_them() {
+        // two workers; the org-level owner's answers are fast, the
+        // production manager's slow
+        let mut outcome = Outcome::empty(Duration::ZERO).expect("outcome");
+        let list = Op::TaskList as usize;
+        let insert = Op::TaskCreate as usize;
+        for worker in 0..2u64 {
+            let mut tallies: Vec<ByLevel> = Op::ALL
+                .iter()
+                .map(|_| by_level().expect("tallies"))
+                .collect();
+            for ms in 1..=100u64 {
+                tallies[list][Level::Org as usize].answer(200, Duration::from_millis(ms));
+                tallies[list][Level::Production as usize]
+                    .answer(200, Duration::from_millis(100 + ms));
+            }
+            tallies[insert][Level::Production as usize].answer(201, Duration::from_millis(5));
+            tallies[insert][Level::Production as usize].answer(403, Duration::from_millis(5));
+            *tallies[list][Level::Production as usize]
+                .errors
+                .entry(format!("timeout {worker}"))
+                .or_insert(0) += 1;
+            outcome.absorb(&tallies).expect("absorb");
+        }
+        outcome.elapsed = Duration::from_secs(2);
+
+        let org = outcome.of(list, Level::Org);
+        let production = outcome.of(list, Level::Production);
+        assert_eq!((org.ok(), org.failures()), (200, 0));
+        assert_eq!((production.ok(), production.failures()), (200, 2));
+        let within = |got: u64, want: u64| got.abs_diff(want) <= want / 1000;
+        let (o, p) = (org.percentiles(), production.percentiles());
+        assert!(within(o.p95_us, 95_000), "{o:?}");
+        assert!(within(p.p95_us, 195_000), "{p:?}");
+
+        let both = outcome.op(list).expect("op");
+        assert_eq!(both.ok(), 400);
+        assert_eq!(both.failures(), 2);
+        assert_eq!(both.percentiles().count, 400);
+        // the median of both lies between the two levels' medians
+        assert!(
+            within(both.percentiles().p50_us, 100_000),
+            "{:?}",
+            both.percentiles()
+        );
+        assert!((both.rate(outcome.elapsed) - 200.0).abs() < 1e-9);
+
+        let total = outcome.total().expect("total");
+        assert_eq!(total.ok(), 402);
+        assert_eq!(total.failures(), 4);
+        // two successful inserts (the 403s are not writes) over 2 s
+        assert!((outcome.writes_per_second() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn the_mix_follows_its_weights_and_skips_operations_without_targets() {
         let job = Job {
             caller: 0,
+            level: Level::Org,
             org_id: Uuid::nil(),
             node_id: Uuid::nil(),
             kind: NodeKind::Workspace,

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use showtree_bench::generate::{self, MARKER, Options};
-use showtree_bench::run::{self, RunArgs, workload::Op};
+use showtree_bench::run::{self, RunArgs, workload::Level, workload::Op};
 use showtree_db::testing;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,16 +72,89 @@ async fn the_mixed_workload_runs_every_operation_beside_pgbench_and_writes_its_s
         report.index_hits.hit + report.index_hits.read > 0,
         "indexes were read"
     );
+    // each operation split by caller level, the parts summing to the whole
+    assert!(
+        report.callers.iter().any(|c| c.1 == Level::Production),
+        "the generated organization has a production manager: {:?}",
+        report.callers
+    );
+    for o in &report.ops {
+        let parts: Vec<_> = report.by_level.iter().filter(|l| l.op == o.op).collect();
+        assert!(
+            parts.iter().any(|p| p.level == Some(Level::Org)),
+            "{:?} has the owner's figures",
+            o.op
+        );
+        assert_eq!(
+            parts.iter().map(|p| p.http_ok).sum::<u64>(),
+            o.http_ok,
+            "{:?}",
+            o.op
+        );
+        assert_eq!(
+            parts.iter().map(|p| p.targets).sum::<usize>(),
+            o.targets,
+            "{:?}",
+            o.op
+        );
+        assert_eq!(
+            parts
+                .iter()
+                .map(|p| p.pgbench.map_or(0, |l| l.count))
+                .sum::<u64>(),
+            o.pgbench.map_or(0, |l| l.count),
+            "{:?}",
+            o.op
+        );
+    }
+    assert!(
+        report
+            .by_level
+            .iter()
+            .any(|p| p.op == Op::TaskList && p.level == Some(Level::Production)),
+        "the manager lists tasks"
+    );
 
     let text = std::fs::read_to_string(&markdown).expect("read the docs");
     assert!(text.contains("Written by hand, kept."), "{text}");
-    let start = text.find("<!-- bench:run:start -->").expect("start marker");
-    let end = text.find("<!-- bench:run:end -->").expect("end marker");
+    let start = text
+        .find("<!-- bench:run:mixed-4:start -->")
+        .expect("start marker");
+    let end = text
+        .find("<!-- bench:run:mixed-4:end -->")
+        .expect("end marker");
     let section = &text[start..end];
     assert!(section.contains(&args.command_line()), "{section}");
     assert!(section.contains("| **all operations** |"), "{section}");
-    assert!(section.contains("<!-- figures:run {"), "{section}");
+    assert!(
+        section.contains("| subtree tasks | production-level manager |"),
+        "{section}"
+    );
+    assert!(
+        section.contains("| subtree tasks | org-level owner |"),
+        "{section}"
+    );
+    let figures = showtree_bench::targets::figures(&text, "figures:run:mixed-4")
+        .expect("the figures, keyed by scenario and connections");
+    assert!(
+        figures["by_level"]["production"]["subtree tasks"]["p95_us"].is_u64(),
+        "{figures}"
+    );
     for op in Op::ALL {
         assert!(section.contains(op.label()), "{op:?}: {section}");
     }
+
+    // a run of another shape gets a section of its own, the first kept
+    let write = RunArgs {
+        scenario: run::workload::Scenario::Write,
+        no_pgbench: true,
+        ..args.clone()
+    };
+    run::run(&write, &admin_url)
+        .await
+        .expect("the write workload runs");
+    let text = std::fs::read_to_string(&markdown).expect("read the docs");
+    assert!(text.contains("<!-- figures:run:mixed-4 {"), "{text}");
+    assert!(text.contains("<!-- figures:run:write-4 {"), "{text}");
+    assert!(text.contains("| **all operations** | 30 |"), "{text}");
 }
