@@ -1,6 +1,7 @@
 //! The baseline of `bench run`: what the service executes for one request
 //! of each operation, as a pgbench custom script, under the same request
-//! context (claims and role pipelined with `begin`, as `Db::run_as`). The
+//! context (claims and role pipelined with `begin` and the first statement,
+//! as `Db::run_as`). The
 //! statements are built from the same sources the service builds them from
 //! (`showtree_db::domain::Table`'s view and joins, `showtree_db::rollups::METRICS`,
 //! `showtree_db::nodes::NODE_COLUMNS`), with parameters as literals or, where
@@ -15,7 +16,7 @@ use showtree_db::rollups::{FIRST_CLOCK, FIRST_MONEY, METRICS};
 use uuid::Uuid;
 
 use super::workload::{self, Job, Op, TASK_PAGE};
-use crate::api::scripts::{bytea, context, effective_role, find, literal};
+use crate::api::scripts::{bytea, context_with, effective_role, find, literal};
 use crate::hierarchy::quote_literal;
 
 /// Hours an idempotency key lives (`showtree_db::idempotency`).
@@ -29,8 +30,10 @@ const REPLY_BYTES: usize = 700;
 pub fn script(op: Op, job: &Job, claims: &str) -> String {
     let (org, node) = (job.org_id, job.node_id);
     let mut s = String::new();
+    // `begin`, the context and `nodes::find` in one round trip, then the
+    // caller's role there
     let guard = |s: &mut String| {
-        *s += &find(node);
+        *s += &context_with(claims, &find(node));
         *s += &effective_role(org, &literal(node));
     };
     match op {
@@ -39,19 +42,16 @@ pub fn script(op: Op, job: &Job, claims: &str) -> String {
         }
         Op::Children => return crate::api::scripts::children(claims, org, node),
         Op::Ancestors => {
-            s += &context(claims);
             guard(&mut s);
             s += &format!(
                 "select {NODE_COLUMNS} from showtree.node_ancestors('{org}', '{node}');\n"
             );
         }
         Op::TaskList => {
-            s += &context(claims);
             guard(&mut s);
             s += &task_list(org, node, job.kind);
         }
         Op::Rollup => {
-            s += &context(claims);
             guard(&mut s);
             let base: Vec<String> = METRICS[FIRST_MONEY..FIRST_CLOCK]
                 .iter()
@@ -68,7 +68,6 @@ pub fn script(op: Op, job: &Job, claims: &str) -> String {
             );
         }
         Op::Search => {
-            s += &context(claims);
             guard(&mut s);
             s += &format!(
                 "select kind, id, node_id, title, rank \
@@ -78,17 +77,21 @@ pub fn script(op: Op, job: &Job, claims: &str) -> String {
         }
         Op::TaskCreate => {
             s += "\\set key random(1, 9000000000000000000)\n";
-            s += &context(claims);
-            s += &claim_key();
-            guard(&mut s);
+            let (expire, insert_key) = claim_key();
+            s += &context_with(claims, &expire);
+            s += &insert_key;
+            s += &find(node);
+            s += &effective_role(org, &literal(node));
             s += &insert(&tables::TASKS, org, node, &workload::task_body(1));
             s += &complete_key(&format!("/v1/tasks/{}", Uuid::nil()));
         }
         Op::InvoiceCreate => {
             s += "\\set key random(1, 9000000000000000000)\n";
-            s += &context(claims);
-            s += &claim_key();
-            guard(&mut s);
+            let (expire, insert_key) = claim_key();
+            s += &context_with(claims, &expire);
+            s += &insert_key;
+            s += &find(node);
+            s += &effective_role(org, &literal(node));
             // the number must be new per vendor: the key is
             let body = workload::invoice_body(job, ":key");
             s += &insert(&tables::INVOICES, org, node, &body)
@@ -99,9 +102,12 @@ pub fn script(op: Op, job: &Job, claims: &str) -> String {
             let id = job.row_id.unwrap_or(Uuid::nil());
             let t = &tables::TASKS;
             s += "\\set p random(0, 3)\n";
-            s += &context(claims);
-            s += &format!("select org_id, node_id from private.locate_row('tasks', '{id}');\n");
-            guard(&mut s);
+            s += &context_with(
+                claims,
+                &format!("select org_id, node_id from private.locate_row('tasks', '{id}');\n"),
+            );
+            s += &find(node);
+            s += &effective_role(org, &literal(node));
             s += &format!(
                 "select {view} from showtree.tasks t {join} where t.id = '{id}'{live} and t.deleted_at is null;\n",
                 view = t.view_sql(),
@@ -173,19 +179,23 @@ fn insert(t: &Table, org: Uuid, node: Uuid, body: &Value) -> String {
 }
 
 /// `idempotency::claim` of `:key`: expire the caller's old keys, insert.
-fn claim_key() -> String {
-    format!(
-        "with expired as ( \
-         update showtree.idempotency_keys set deleted_at = now() \
-         where owner_id = (select auth.uid()) and deleted_at is null \
-         and created_at < now() - make_interval(hours => {KEY_LIFETIME_HOURS}) \
-         returning 1) \
-         delete from showtree.idempotency_keys \
-         where owner_id = (select auth.uid()) and deleted_at < now() - interval '7 days';\n\
-         insert into showtree.idempotency_keys (owner_id, key, request_hash) \
-         values (auth.uid(), :key, {}) \
-         on conflict (owner_id, key) where deleted_at is null do nothing returning id;\n",
-        bytea(&[7u8; 32])
+fn claim_key() -> (String, String) {
+    (
+        format!(
+            "with expired as ( \
+             update showtree.idempotency_keys set deleted_at = now() \
+             where owner_id = (select auth.uid()) and deleted_at is null \
+             and created_at < now() - make_interval(hours => {KEY_LIFETIME_HOURS}) \
+             returning 1) \
+             delete from showtree.idempotency_keys \
+             where owner_id = (select auth.uid()) and deleted_at < now() - interval '7 days';\n"
+        ),
+        format!(
+            "insert into showtree.idempotency_keys (owner_id, key, request_hash) \
+             values (auth.uid(), :key, {}) \
+             on conflict (owner_id, key) where deleted_at is null do nothing returning id;\n",
+            bytea(&[7u8; 32])
+        ),
     )
 }
 
@@ -220,6 +230,22 @@ mod tests {
             word: Some("o'clock".into()),
             vendor_id: Some(Uuid::now_v7()),
             currency: Some("EUR".into()),
+        }
+    }
+
+    #[test]
+    fn every_operation_pipelines_begin_the_context_and_its_first_statement() {
+        let job = job();
+        for op in Op::ALL {
+            let s = script(op, &job, CLAIMS);
+            let pipeline = s
+                .split("\\startpipeline\n")
+                .nth(1)
+                .and_then(|rest| rest.split("\\endpipeline\n").next())
+                .unwrap_or_else(|| panic!("{op:?}: no pipeline: {s}"));
+            assert!(pipeline.starts_with("begin;\n"), "{op:?}: {pipeline}");
+            assert_eq!(pipeline.matches(";\n").count(), 3, "{op:?}: {pipeline}");
+            assert!(!pipeline.contains("\\gset"), "{op:?}: {pipeline}");
         }
     }
 
