@@ -115,6 +115,11 @@ pub struct RollupArgs {
     /// the organization on every call).
     #[arg(long, default_value_t = DEFAULT_GENERATED_MAX_NODES, value_parser = clap::value_parser!(i64).range(2..))]
     pub generated_max_nodes: i64,
+    /// Measure the writes only (no roll-up reads, no `--generated`): for
+    /// iterating on what the triggers cost. Refuses `--markdown`, whose
+    /// section needs the reads.
+    #[arg(long, conflicts_with_all = ["markdown", "generated"])]
+    pub writes_only: bool,
 }
 
 impl RollupArgs {
@@ -129,6 +134,7 @@ impl RollupArgs {
             (self.seed != DEFAULT_SEED).then(|| format!(" --seed {}", self.seed)),
             (self.database != DEFAULT_DATABASE).then(|| format!(" --database {}", self.database)),
             self.keep.then(|| " --keep".to_owned()),
+            self.writes_only.then(|| " --writes-only".to_owned()),
             self.generated.as_ref().map(|g| {
                 format!(
                     " --generated {g} --generated-samples {}",
@@ -339,7 +345,12 @@ pub async fn run(args: &RollupArgs, admin_url: &str) -> anyhow::Result<RollupRep
     let app = connect_app(&db_url).await?;
 
     let mut reads = Vec::new();
-    for (label, node) in read_targets(&tree, args.seed)? {
+    let targets = if args.writes_only {
+        Vec::new()
+    } else {
+        read_targets(&tree, args.seed)?
+    };
+    for (label, node) in targets {
         tracing::info!(target = %label, "roll-up against brute force");
         reads.push(measure_read(&client, &app, owner, org_id, label, node, args.samples).await?);
     }
@@ -626,7 +637,7 @@ select sub.bucket, o.currency, sum(o.tasks_draft), sum(o.tasks_planning), sum(o.
   from sub join private.rollup_own o on o.org_id = $1 and o.node_id = sub.id and o.week = '-infinity'
  group by sub.bucket, o.currency";
 
-/// Checks both designs agree on `node`, then times them alternately.
+/// Checks both designs agree on `node`, then times each design in a block of calls.
 async fn measure_read(
     owner_client: &Client,
     app: &Client,
@@ -683,10 +694,10 @@ async fn measure_read(
         .prepare(&format!("select count(*) from ({PER_NODE_SQL}) p"))
         .await
         .context("preparing the per-node design")?;
-    let mut fast = hierarchy::histogram()?;
-    let mut slow = hierarchy::histogram()?;
-    let mut middle = hierarchy::histogram()?;
+    // in blocks, not alternating: a brute-force call reads millions of rows
+    // and evicts the roll-up's pages, so alternating timed the roll-up cold
     let warmup = (samples / 10).max(3);
+    let mut fast = hierarchy::histogram()?;
     for i in 0..warmup + samples {
         app.batch_execute("begin").await?;
         set_context(app, owner).await?;
@@ -694,18 +705,28 @@ async fn measure_read(
         app.query_one(&rollup, &[&org_id, &node]).await?;
         let took = started.elapsed();
         app.batch_execute("commit").await?;
+        if i >= warmup {
+            fast.saturating_record(micros(took));
+        }
+    }
+    let mut slow = hierarchy::histogram()?;
+    for i in 0..warmup + samples {
         owner_client.batch_execute("begin").await?;
         let started = Instant::now();
         owner_client.query_one(&brute, &[&org_id, &node]).await?;
-        let brute_took = started.elapsed();
+        let took = started.elapsed();
         owner_client.batch_execute("commit").await?;
+        if i >= warmup {
+            slow.saturating_record(micros(took));
+        }
+    }
+    let mut middle = hierarchy::histogram()?;
+    for i in 0..warmup + samples {
         let started = Instant::now();
         owner_client.query_one(&per_node, &[&org_id, &node]).await?;
-        let per_node_took = started.elapsed();
+        let took = started.elapsed();
         if i >= warmup {
-            fast.saturating_record(micros(took));
-            slow.saturating_record(micros(brute_took));
-            middle.saturating_record(micros(per_node_took));
+            middle.saturating_record(micros(took));
         }
     }
     Ok(ReadResult {
@@ -1038,8 +1059,11 @@ impl RollupReport {
                 .join(", ")
         );
         md += &format!(
-            "**Reads.** {} timed calls per target and design after a warm-up, alternating, one \
-             connection each, client-side wall time of the statement: the roll-up as the API runs \
+            "**Reads.** {} timed calls per target and design after a warm-up, one connection \
+             each, client-side wall time of the statement, in blocks: every call of one design, \
+             then every call of the next (alternating them timed the roll-up cold: each \
+             brute-force call reads the whole subtree's rows and evicts the roll-up's pages): the \
+             roll-up as the API runs \
              it (`select ... from private.rollup(org, node, false, null, null, 101)` as `authenticator` \
              in an organization owner's context: the total, own and restricted buckets and the \
              first page of children, one more than the route's default limit of 100, as the \

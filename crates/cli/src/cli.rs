@@ -80,6 +80,11 @@ enum Command {
     Report {
         /// The node's id.
         node: uuid::Uuid,
+        /// Children listed, by name then id (as the API pages them); the
+        /// others are summed in one bucket, and the report says how many.
+        #[arg(long, default_value_t = crate::report::DEFAULT_LIMIT,
+              value_parser = clap::value_parser!(i32).range(1..=i64::from(showtree_db::nodes::MAX_PAGE)))]
+        limit: i32,
     },
     /// Fold the pending roll-up deltas into the stored totals, as the
     /// database owner: what `showtree serve` does in the background, for
@@ -180,10 +185,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::tree::print_org(&client, &org).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Report { node } => {
+        Command::Report { node, limit } => {
             let db = resolve(&cli.db).await?;
             let client = connect_to(&db.url).await?;
-            crate::report::print(&client, node).await?;
+            crate::report::print(&client, node, limit).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Fold => {

@@ -7,16 +7,24 @@ use showtree_db::rollups::{self, COUNTS, FIRST_MONEY, Figures, Line};
 use tokio_postgres::Client;
 use uuid::Uuid;
 
+/// Default of `showtree report --limit`.
+pub const DEFAULT_LIMIT: i32 = 50;
+
 /// Prints the roll-up of `node_id` as stored (the owner's view: every
-/// figure, restricted children and money included).
-pub async fn print(client: &Client, node_id: Uuid) -> anyhow::Result<()> {
+/// figure, restricted children and money included): the total, the node's
+/// own rows, the first `limit` children by name (as the API pages them)
+/// and one bucket for the children left out.
+pub async fn print(client: &Client, node_id: Uuid, limit: i32) -> anyhow::Result<()> {
     let node = nodes::find(client, node_id)
         .await
         .with_context(|| format!("no node {node_id}"))?;
     anyhow::ensure!(node.deleted_at.is_none(), "node {node_id} is deleted");
     // one snapshot and one now() for every figure
     client.batch_execute("begin read only").await?;
-    let (figures, pending) = rollups::raw(client, node.org_id, node.id).await?;
+    let children = nodes::children_page(client, node.org_id, node.id, None, limit).await?;
+    let all_children = nodes::count_children(client, node.org_id, node.id).await?;
+    let listed: Vec<Uuid> = children.iter().map(|c| c.id).collect();
+    let (parts, pending) = rollups::parts(client, node.org_id, node.id, &listed, &[]).await?;
     let now: String = client
         .query_one(
             "select to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC'",
@@ -24,24 +32,55 @@ pub async fn print(client: &Client, node_id: Uuid) -> anyhow::Result<()> {
         )
         .await?
         .get(0);
-    let children = nodes::children(client, node.org_id, node.id).await?;
     client.batch_execute("commit").await?;
+    let left_out = all_children - i64::try_from(listed.len()).unwrap_or(i64::MAX);
 
-    let mut buckets: Vec<(String, Vec<Uuid>)> = vec![
-        (format!("{} (total)", node.name), Vec::new()),
-        ("  own rows".to_owned(), vec![node.id]),
+    // by bucket: the total, the node's own rows, each child listed, and the
+    // children left out (the total less the others: every figure adds up)
+    let mut figures = Figures::new();
+    let rest = Uuid::nil();
+    for ((part, child, currency), line) in &parts {
+        let bucket = match (part.as_str(), child) {
+            ("total", _) => rest,
+            ("own", _) => node.id,
+            ("child", Some(id)) => *id,
+            _ => continue,
+        };
+        figures
+            .entry((bucket, currency.clone()))
+            .or_default()
+            .add(line);
+        if bucket != rest {
+            figures
+                .entry((rest, currency.clone()))
+                .or_default()
+                .add(&negated(line));
+        }
+    }
+    for ((part, _, currency), line) in &parts {
+        if part == "total" {
+            figures
+                .entry((total_key(), currency.clone()))
+                .or_default()
+                .add(line);
+        }
+    }
+
+    let mut buckets: Vec<(String, Uuid)> = vec![
+        (format!("{} (total)", node.name), total_key()),
+        ("  own rows".to_owned(), node.id),
     ];
     for c in &children {
-        buckets.push((format!("  {} [{}]", c.name, c.kind), vec![c.id]));
+        buckets.push((format!("  {} [{}]", c.name, c.kind), c.id));
     }
-    let pick = |ids: &[Uuid], currency: &str| -> Line {
-        let mut line = Line::default();
-        for ((bucket, cur), l) in &figures {
-            if cur == currency && (ids.is_empty() || ids.contains(bucket)) {
-                line.add(l);
-            }
-        }
-        line
+    if left_out > 0 {
+        buckets.push((format!("  {left_out} more children (not listed)"), rest));
+    }
+    let pick = |bucket: &Uuid, currency: &str| -> Line {
+        figures
+            .get(&(*bucket, currency.to_owned()))
+            .copied()
+            .unwrap_or_default()
     };
 
     println!(
@@ -49,6 +88,13 @@ pub async fn print(client: &Client, node_id: Uuid) -> anyhow::Result<()> {
          {pending} deltas not folded yet)\n",
         node.name, node.kind, node.id
     );
+    if left_out > 0 {
+        println!(
+            "{} of {all_children} children listed, by name; the other {left_out} are summed in \
+             one bucket (--limit to list more)\n",
+            listed.len()
+        );
+    }
     let mut rows = vec![header(&[
         "bucket",
         "tasks",
@@ -60,8 +106,8 @@ pub async fn print(client: &Client, node_id: Uuid) -> anyhow::Result<()> {
         "schedule",
         "conflicts",
     ])];
-    for (label, ids) in &buckets {
-        let l = pick(ids, COUNTS);
+    for (label, bucket) in &buckets {
+        let l = pick(bucket, COUNTS);
         let total: i64 = l.0[..7].iter().sum();
         let live = total - l.get("tasks_cancelled") - l.get("tasks_archived");
         let done = l.get("tasks_completed");
@@ -98,9 +144,9 @@ pub async fn print(client: &Client, node_id: Uuid) -> anyhow::Result<()> {
         "variance",
         "crew cost",
     ])];
-    for (label, ids) in &buckets {
+    for (label, bucket) in &buckets {
         for currency in &currencies {
-            let m = pick(ids, currency).0;
+            let m = pick(bucket, currency).0;
             let invoiced: i64 = m[FIRST_MONEY + 1..FIRST_MONEY + 7].iter().sum();
             if m[FIRST_MONEY] == 0 && invoiced == 0 && m[FIRST_MONEY + 7] == 0 {
                 continue;
@@ -126,6 +172,19 @@ pub async fn print(client: &Client, node_id: Uuid) -> anyhow::Result<()> {
          variance: planned minus committed. Currencies are never summed together."
     );
     Ok(())
+}
+
+/// The key of the total in the figures by bucket (no node has the max id).
+fn total_key() -> Uuid {
+    Uuid::max()
+}
+
+fn negated(line: &Line) -> Line {
+    let mut out = *line;
+    for v in &mut out.0 {
+        *v = -*v;
+    }
+    out
 }
 
 fn currencies(figures: &Figures) -> Vec<String> {

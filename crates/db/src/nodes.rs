@@ -816,6 +816,19 @@ pub async fn children_page(
     node_list(c, &sql, &[&org_id, &id, &name, &after_id, &limit]).await
 }
 
+/// How many live children a live node has.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn count_children(c: &impl Sql, org_id: Uuid, id: Uuid) -> Result<i64, DbError> {
+    let row = c
+        .query_one(
+            "select count(*) from showtree.nodes \
+              where org_id = $1 and parent_id = $2 and deleted_at is null",
+            &[&org_id, &id],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
 /// One node by id alone, live or soft-deleted, in whichever organization
 /// holds it: under RLS only a node the caller can read is found
 /// (`NotFound` otherwise, the same for a node that does not exist).

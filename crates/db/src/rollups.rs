@@ -139,7 +139,8 @@ pub type Parts = BTreeMap<(String, Option<Uuid>, String), Line>;
 
 /// The parts of a live node's roll-up without access checks (the tables'
 /// owner only): the total, the node's own rows, each of `children` and one
-/// part summing `hidden` (both children of the node).
+/// part summing `hidden` (both children of the node); and how many delta
+/// rows of the subtree were not folded yet.
 #[tracing::instrument(skip_all, err)]
 pub async fn parts(
     c: &impl Sql,
@@ -147,28 +148,33 @@ pub async fn parts(
     node_id: Uuid,
     children: &[Uuid],
     hidden: &[Uuid],
-) -> Result<Parts, DbError> {
+) -> Result<(Parts, i64), DbError> {
     let sql = format!(
-        "select part, child_id, currency::text, {} from private.rollup_parts($1, $2, $3, $4)",
+        "select part, child_id, currency::text, {}, pending from private.rollup_parts($1, $2, $3, $4)",
         METRICS.join(", ")
     );
     let rows = c
         .query(&sql, &[&org_id, &node_id, &children, &hidden])
         .await?;
     let mut parts = Parts::new();
+    let mut pending = 0;
     for r in &rows {
         let mut line = Line::default();
         for (i, v) in line.0.iter_mut().enumerate() {
             *v = r.try_get(i + 3)?;
         }
+        let part: String = r.try_get(0)?;
+        if part == "total" {
+            pending += r.try_get::<_, i64>(METRICS.len() + 3)?;
+        }
         if !line.is_zero() {
             parts
-                .entry((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
+                .entry((part, r.try_get(1)?, r.try_get(2)?))
                 .or_default()
                 .add(&line);
         }
     }
-    Ok(parts)
+    Ok((parts, pending))
 }
 
 /// The brute-force roll-up: every figure aggregated straight from the base

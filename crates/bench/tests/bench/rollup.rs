@@ -45,6 +45,7 @@ async fn the_rollup_benchmark_runs_on_its_own_data_and_on_a_generated_database()
         generated: Some(generated.name().to_owned()),
         generated_samples: 3,
         generated_max_nodes: 1_000_000,
+        writes_only: false,
     };
     let report = rollup::run(&args, &admin_url).await.expect("bench rollup");
     assert_eq!(report.reads.len(), 3);
@@ -68,4 +69,34 @@ async fn the_rollup_benchmark_runs_on_its_own_data_and_on_a_generated_database()
         .expect("count")
         .get(0);
     assert_eq!(left, 0);
+}
+
+/// `--writes-only` measures the inserts without and with the mechanism and
+/// times no roll-up.
+#[tokio::test]
+async fn the_rollup_benchmark_can_measure_the_writes_alone() {
+    let admin_url = testing::admin_url().await;
+    let scratch = testing::empty_db().await;
+    let args = RollupArgs {
+        nodes: 200,
+        rows: 2_000,
+        samples: 10,
+        duration: 1,
+        clients: 2,
+        threads: 1,
+        seed: 5,
+        keep: false,
+        database: format!("{}_writes", scratch.name()),
+        markdown: None,
+        generated: None,
+        generated_samples: 3,
+        generated_max_nodes: 1_000_000,
+        writes_only: true,
+    };
+    assert!(args.command_line().ends_with(" --writes-only"));
+    let report = rollup::run(&args, &admin_url).await.expect("bench rollup");
+    assert!(report.reads.is_empty());
+    assert!(report.generated.is_none());
+    assert!(report.tasks.without.tps > 0.0 && report.tasks.with.tps > 0.0);
+    assert!(report.lines.without.tps > 0.0 && report.lines.with.tps > 0.0);
 }

@@ -5,6 +5,7 @@ mod demo;
 mod import;
 mod migrate;
 mod operator;
+mod report;
 mod serve;
 
 use std::process::Output;
