@@ -248,7 +248,9 @@ pub struct Machine {
     pub cores: usize,
     /// `select version()`.
     pub postgres: String,
-    /// `show shared_buffers`.
+    /// `show shared_buffers`, then every setting of [`REPORTED_SETTINGS`]
+    /// that differs from PostgreSQL's built-in default (`autovacuum off`,
+    /// ...): the sections print "other settings default" after it.
     pub shared_buffers: String,
     /// The run's date (UTC), from the server.
     pub date: String,
@@ -641,19 +643,47 @@ async fn insert_nodes(
     Ok(())
 }
 
+/// Settings that move benchmark figures, named in each section when they
+/// are not PostgreSQL's defaults (`shared_buffers` and `max_connections`
+/// are always named).
+pub(crate) const REPORTED_SETTINGS: [&str; 13] = [
+    "autovacuum",
+    "checkpoint_timeout",
+    "effective_cache_size",
+    "fsync",
+    "full_page_writes",
+    "jit",
+    "maintenance_work_mem",
+    "max_wal_size",
+    "random_page_cost",
+    "synchronous_commit",
+    "wal_level",
+    "work_mem",
+    "huge_pages",
+];
+
+/// The machine and server facts every section prints.
 pub(crate) async fn machine(client: &Client) -> anyhow::Result<Machine> {
     let row = client
         .query_one(
             "select version(), current_setting('shared_buffers'), \
-                    to_char(now() at time zone 'UTC', 'YYYY-MM-DD')",
-            &[],
+                    to_char(now() at time zone 'UTC', 'YYYY-MM-DD'), \
+                    (select string_agg(name || ' ' || current_setting(name), ', ' order by name) \
+                       from pg_settings \
+                      where name = any($1) and setting is distinct from boot_val)",
+            &[&&REPORTED_SETTINGS[..]],
         )
         .await
-        .context("reading the server's version")?;
+        .context("reading the server's version and settings")?;
+    let changed: Option<String> = row.get(3);
+    let shared_buffers: String = row.get(1);
     Ok(Machine {
         cores: std::thread::available_parallelism().map_or(1, usize::from),
         postgres: row.get(0),
-        shared_buffers: row.get(1),
+        shared_buffers: match changed {
+            Some(changed) => format!("{shared_buffers}, {changed}"),
+            None => shared_buffers,
+        },
         date: row.get(2),
         load_average: (load_average(), None),
     })
