@@ -376,12 +376,12 @@ impl ImportReport {
              (p50 {p50:.2}x, p95 {p95:.2}x, mean {mean:.2}x).\n",
             met(self.dual_write_goal_met()),
         );
-        md += "- Every dual-written row appends its own roll-up deltas (what its showtree row \
-                contributed before and after the write, crates/import/src/rollups.rs), and runs \
-                with showtree's triggers off (`session_replication_role = replica` for the \
-                trigger function): switching the role invalidates every cached plan of the \
-                session, so each dual-written write plans its statements anew, the bulk of what \
-                dual-write still costs.\n";
+        md += "- Dual-written rows go through showtree's triggers (audit events, roll-up deltas, \
+                foreign-key checks and cascades); only those that keep columns or check \
+                transitions let them through as the legacy row has them, asked by the setting \
+                `showtree.importing` that the import's functions carry and honoured for a \
+                superuser only (migration 0013, docs/IMPORT.md). No cached plan is lost per \
+                write any more (before, the trigger switched `session_replication_role`).\n";
         md
     }
 

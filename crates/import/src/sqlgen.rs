@@ -256,19 +256,44 @@ deferred as (insert into {changes} (legacy_table, legacy_id)
     if on_problem == OnProblem::Count {
         return batch_upsert(plan, u, pred, &cols, &vals, conflict, &sets, &bad);
     }
+    // rows already imported are updated, not upserted: an insert that ends
+    // as an update still fires showtree's before-insert triggers (0006's
+    // schedule-item roll-up trigger would count the row, and take its
+    // location's lock before the update's two, out of order)
+    let usets: Vec<String> = cols
+        .iter()
+        .zip(&vals)
+        .filter(|(c, _)| *c != "id" && *c != "org_id")
+        .map(|(c, v)| format!("{c} = {v}"))
+        .collect();
+    let usets = if usets.is_empty() {
+        "id = x.id".to_owned()
+    } else {
+        usets.join(", ")
+    };
+    let ukey = if u.tenant {
+        "x.org_id = s.org_id and x.id = s.mapped_id"
+    } else {
+        "x.id = s.mapped_id"
+    };
     format!(
         "with s as materialized (\n{src}\n),\n{bad},\nf as (insert into {map} (legacy_id, new_id, org_id)
    select s.legacy_id, private.uuid_generate_v7(), s.org_id from s
     where s.mapped_id is null and cardinality(s.problems) = 0
    on conflict (legacy_id) do nothing
    returning legacy_id, new_id),
+u as (update {target} x set {usets} from s
+    where {ukey} and cardinality(s.problems) = 0
+   returning s.legacy_id),
 w as (insert into {target} ({cols})
    select {vals} from s left join f on f.legacy_id = s.legacy_id
-    where cardinality(s.problems) = 0
+    where cardinality(s.problems) = 0 and not exists (select from u where u.legacy_id = s.legacy_id)
    on conflict {conflict} do update set {sets}
    returning 1){cleared}
-select (select count(*) from w), (select count(*) from bad){deferred}",
+select (select count(*) from w) + (select count(*) from u), (select count(*) from bad){deferred}",
         src = src_select(plan, u, pred),
+        usets = usets,
+        ukey = ukey,
         map = u.map_table(),
         target = u.target_table(),
         cols = cols.join(", "),
@@ -341,6 +366,14 @@ select (select count(*) from w), (select count(*) from bad), (select count(*) fr
     )
 }
 
+/// The `set` clause of every import function that writes showtree's
+/// tables: showtree's triggers that keep columns or check transitions let
+/// the import's rows through as the legacy rows have them (migration
+/// 0013, `private.importing()`); every other trigger runs. A custom
+/// setting, unlike `session_replication_role`, costs no cached plan when
+/// it changes.
+pub const IMPORTING: &str = "set showtree.importing = on";
+
 fn fn_name(prefix: &str, name: &str) -> String {
     own(&format!("{prefix}_{name}"))
 }
@@ -402,32 +435,22 @@ begin
 end
 $fn$;
 
--- updates a node's own columns without showtree's triggers (a legacy
--- status may go where showtree's transitions would not)
-create function {node_update}(p_org uuid, p_id uuid, p_name text, p_status showtree.entity_status,
+-- updates a node's own columns as the legacy row has them (showtree's
+-- updated_at and status-transition triggers let the import through: a
+-- legacy status may go where showtree's transitions would not), only
+-- when something changed
+create function {node_set}(p_org uuid, p_id uuid, p_name text, p_status showtree.entity_status,
   p_metadata jsonb, p_created_at timestamptz, p_updated_at timestamptz) returns void
-language plpgsql security definer set search_path = '' set session_replication_role = replica as $fn$
+language plpgsql security definer set search_path = '' {importing} as $fn$
 begin
   update showtree.nodes n
      set name = coalesce(p_name, n.name), status = coalesce(p_status, n.status),
          metadata = coalesce(p_metadata, n.metadata), created_at = coalesce(p_created_at, n.created_at),
          updated_at = coalesce(p_updated_at, n.updated_at)
-   where n.org_id = p_org and n.id = p_id;
-end
-$fn$;
-
--- the same, only when something changed (switching the replication role
--- costs every cached plan of the session)
-create function {node_set}(p_org uuid, p_id uuid, p_name text, p_status showtree.entity_status,
-  p_metadata jsonb, p_created_at timestamptz, p_updated_at timestamptz) returns void
-language plpgsql security definer set search_path = '' as $fn$
-begin
-  if exists (select from showtree.nodes n where n.org_id = p_org and n.id = p_id
-              and (n.name, n.status, n.metadata, n.created_at, n.updated_at) is distinct from
-                  (coalesce(p_name, n.name), coalesce(p_status, n.status), coalesce(p_metadata, n.metadata),
-                   coalesce(p_created_at, n.created_at), coalesce(p_updated_at, n.updated_at))) then
-    perform {node_update}(p_org, p_id, p_name, p_status, p_metadata, p_created_at, p_updated_at);
-  end if;
+   where n.org_id = p_org and n.id = p_id
+     and (n.name, n.status, n.metadata, n.created_at, n.updated_at) is distinct from
+         (coalesce(p_name, n.name), coalesce(p_status, n.status), coalesce(p_metadata, n.metadata),
+          coalesce(p_created_at, n.created_at), coalesce(p_updated_at, n.updated_at));
 end
 $fn$;
 
@@ -438,9 +461,9 @@ language sql security definer set search_path = '' as $fn$
 $fn$;
 "#,
         slug = own("slug"),
-        node_update = own("node_update"),
         node_set = own("node_set"),
         log_problems = own("log_problems"),
+        importing = IMPORTING,
         errors = own("errors"),
     )
 }
@@ -474,7 +497,7 @@ fn organization_fns(plan: &Plan, u: &Unit) -> String {
     format!(
         r#"
 create function {sync}(p_ids {pk}[]) returns integer
-language plpgsql security definer set search_path = '' set session_replication_role = origin as $fn$
+language plpgsql security definer set search_path = '' {importing} as $fn$
 declare
   r record;
   v_org uuid;
@@ -505,7 +528,7 @@ end
 $fn$;
 
 create function {unsync}(p_ids {pk}[]) returns integer
-language plpgsql security definer set search_path = '' set session_replication_role = origin as $fn$
+language plpgsql security definer set search_path = '' {importing} as $fn$
 declare
   r record;
   n integer := 0;
@@ -537,6 +560,7 @@ $fn$;
         timezone = lit(&m.timezone),
         project = lit(m.project.name.trim()),
         gone = gone(plan, u),
+        importing = IMPORTING,
     )
 }
 
@@ -552,7 +576,7 @@ fn workspace_fns(plan: &Plan, u: &Unit) -> String {
     format!(
         r#"
 create function {sync}(p_ids {pk}[]) returns integer
-language plpgsql security definer set search_path = '' set session_replication_role = origin as $fn$
+language plpgsql security definer set search_path = '' {importing} as $fn$
 declare
   r record;
   n integer := 0;
@@ -579,7 +603,7 @@ end
 $fn$;
 
 create function {unsync}(p_ids {pk}[]) returns integer
-language plpgsql security definer set search_path = '' set session_replication_role = origin as $fn$
+language plpgsql security definer set search_path = '' {importing} as $fn$
 declare
   n integer;
 begin
@@ -602,6 +626,7 @@ $fn$;
         errors = own("errors"),
         name = lit(&u.name),
         gone = gone(plan, u),
+        importing = IMPORTING,
     )
 }
 
@@ -610,7 +635,7 @@ fn production_fns(plan: &Plan, u: &Unit) -> String {
     format!(
         r#"
 create function {sync}(p_ids {pk}[]) returns integer
-language plpgsql security definer set search_path = '' set session_replication_role = origin as $fn$
+language plpgsql security definer set search_path = '' {importing} as $fn$
 declare
   r record;
   v_org uuid;
@@ -667,7 +692,7 @@ end
 $fn$;
 
 create function {unsync}(p_ids {pk}[]) returns integer
-language plpgsql security definer set search_path = '' set session_replication_role = origin as $fn$
+language plpgsql security definer set search_path = '' {importing} as $fn$
 declare
   r record;
   n integer := 0;
@@ -705,13 +730,12 @@ $fn$;
             .cloned()
             .unwrap_or_else(|| "'area'".to_owned()),
         gone = gone(plan, u),
+        importing = IMPORTING,
     )
 }
 
 fn rows_fns(plan: &Plan, u: &Unit) -> String {
     let pred = format!("t.{} = any (p_ids)", ident(&u.pk));
-    // the roll-up figures of the nodes the rows count in, before and after
-    let (before, after) = rollups::around(plan, u, "p_ids");
     let delete_target = if u.tenant {
         format!(
             "delete from {} x using gone where x.org_id = gone.org_id and x.id = gone.new_id",
@@ -723,60 +747,88 @@ fn rows_fns(plan: &Plan, u: &Unit) -> String {
             u.target_table()
         )
     };
+    let delete = format!(
+        "with gone as (
+    delete from {map} m where m.legacy_id = any (p_ids)
+       and not exists (select from {legacy} t where t.{pkc} = m.legacy_id and {filter})
+    returning m.new_id, m.org_id)
+  {delete_target};",
+        map = u.map_table(),
+        legacy = plan.legacy(&u.source),
+        pkc = ident(&u.pk),
+        filter = u.filter_sql(),
+    );
     format!(
         r#"
 create function {upsert}(p_ids {pk}[]) returns bigint[]
-language plpgsql security definer set search_path = '' set session_replication_role = replica as $fn$
+language plpgsql security definer set search_path = '' {importing} as $fn$
 declare
   w bigint;
   b bigint;
   v_nestloop text := current_setting('enable_nestloop');
-  {declare}begin
-{before}  -- no nested loop over the id map's new rows (the planner guesses
-  -- one; the catch-up passes thousands)
+  v_jit text := current_setting('jit');
+begin
+  -- no nested loop over the id map's new rows (the planner guesses
+  -- one; the catch-up passes thousands). The statements of showtree's
+  -- triggers are planned under the same setting, where a forced nested
+  -- loop costs enough to be compiled by JIT: 0.8 s per row and trigger
   perform set_config('enable_nestloop', 'off', true);
+  perform set_config('jit', 'off', true);
   {stmt}
   into w, b;
   perform set_config('enable_nestloop', v_nestloop, true);
-{after}  return array[w, b];
+  perform set_config('jit', v_jit, true);
+  return array[w, b];
 end
 $fn$;
 
 -- legacy rows gone (or no longer matching the filter): their showtree rows
--- go too. Rows that reference them are the legacy side's business: its
--- own keys delete or clear them in the same transaction, and those
--- changes arrive here too (showtree's keys would refuse the intermediate
--- state, so they are off, as for every write the import makes).
+-- go too, through showtree's keys (cascades included). Rows that reference
+-- them are the legacy side's business: its own keys delete or clear them
+-- in the same statement, and those changes arrive here too, but not
+-- always first (an organization's cascade can reach its vendors before
+-- its invoices): a row showtree's keys still protect is then deleted
+-- without them, as the import did before migration 0013, and validate
+-- reports any reference left dangling.
 create function {unsync}(p_ids {pk}[]) returns bigint
+language plpgsql security definer set search_path = '' {importing} as $fn$
+declare
+  n bigint;
+begin
+  begin
+    {delete}
+    get diagnostics n = row_count;
+  exception when foreign_key_violation then
+    n := {unchecked}(p_ids);
+  end;
+  delete from {errors} where mapping = {name} and legacy_id = any (p_ids::text[])
+     and not exists (select from {legacy} t where t.{pkc}::text = legacy_id and {filter});
+  return n;
+end
+$fn$;
+
+create function {unchecked}(p_ids {pk}[]) returns bigint
 language plpgsql security definer set search_path = '' set session_replication_role = replica as $fn$
 declare
   n bigint;
-  {declare}begin
-{before}  with gone as (
-    delete from {map} m where m.legacy_id = any (p_ids)
-       and not exists (select from {legacy} t where t.{pkc} = m.legacy_id and {filter})
-    returning m.new_id, m.org_id)
-  {delete_target};
+begin
+  {delete}
   get diagnostics n = row_count;
-{after}  delete from {errors} where mapping = {name} and legacy_id = any (p_ids::text[])
-     and not exists (select from {legacy} t where t.{pkc}::text = legacy_id and {filter});
   return n;
 end
 $fn$;
 "#,
         upsert = sync_fn(u),
         unsync = unsync_fn(u),
+        unchecked = fn_name("unsync_unchecked", &u.name),
         pk = u.pk_type,
         pkc = ident(&u.pk),
         stmt = upsert(plan, u, &pred, OnProblem::Log),
-        declare = rollups::DECLARE,
-        before = before,
-        after = after,
-        map = u.map_table(),
         legacy = plan.legacy(&u.source),
         filter = u.filter_sql(),
         errors = own("errors"),
         name = lit(&u.name),
+        importing = IMPORTING,
     )
 }
 
@@ -841,9 +893,10 @@ pub fn drop_capture_triggers(plan: &Plan) -> String {
         .collect()
 }
 
-/// Creates the dual-write triggers on every legacy table: inserts and
-/// updates are copied into showtree (showtree's own triggers off, as in the
-/// backfill), deletes go through showtree's cascades.
+/// Creates the dual-write triggers on every legacy table: inserts, updates
+/// and deletes reach showtree through its own triggers (audit, roll-ups,
+/// keys), those that keep columns or check transitions letting the
+/// legacy values through ([`IMPORTING`]).
 pub fn dual_write_triggers(plan: &Plan) -> String {
     let mut out = String::new();
     for table in plan.sources() {
@@ -852,7 +905,6 @@ pub fn dual_write_triggers(plan: &Plan) -> String {
             continue;
         };
         let pk = ident(&first.pk);
-        let has_rows = units.iter().any(|u| u.kind == UnitKind::Rows);
         let mut body = String::new();
         // a changed key: the old key's rows go first
         let mut moved = String::new();
@@ -865,9 +917,8 @@ pub fn dual_write_triggers(plan: &Plan) -> String {
         for u in &units {
             match u.kind {
                 UnitKind::Rows => {
-                    let (before, after) = rollups::around(plan, u, &format!("array[new.{pk}]"));
                     body += &format!(
-                        "{before}  {}\n  into w, b;\n{after}",
+                        "  {}\n  into w, b;\n",
                         upsert(plan, u, &format!("t.{pk} = new.{pk}"), OnProblem::Log)
                     );
                     if u.filter.is_some() {
@@ -895,24 +946,19 @@ pub fn dual_write_triggers(plan: &Plan) -> String {
         let new: Vec<String> = read.iter().map(|c| format!("new.{}", ident(c))).collect();
         let f = own(&format!("dual_write_{table}"));
         let fd = own(&format!("dual_write_delete_{table}"));
-        let role = if has_rows {
-            " set session_replication_role = replica"
-        } else {
-            ""
-        };
         out += &format!(
             r#"
 create or replace function {f}() returns trigger
-language plpgsql security definer set search_path = ''{role} as $fn$
+language plpgsql security definer set search_path = '' {importing} as $fn$
 declare
   w bigint := 0;
   b bigint := 0;
-  {declare}begin
+begin
 {body}  return null;
 end
 $fn$;
 create or replace function {fd}() returns trigger
-language plpgsql security definer set search_path = ''{role} as $fn$
+language plpgsql security definer set search_path = '' {importing} as $fn$
 begin
 {del}  return null;
 end
@@ -929,7 +975,7 @@ create trigger {trgu} after update on {legacy}
 create trigger {trgd} after delete on {legacy}
   for each row execute function {fd}();
 "#,
-            declare = rollups::DECLARE,
+            importing = IMPORTING,
             trg = ident(DUAL_WRITE),
             trgu = ident(&format!("{DUAL_WRITE}_update")),
             trgd = ident(DUAL_WRITE_DELETE),

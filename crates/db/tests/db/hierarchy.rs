@@ -567,6 +567,61 @@ async fn status_transitions_follow_the_rule() {
     );
 }
 
+/// Migration 0013: `showtree.importing = on` lets a superuser's write
+/// through the status and updated_at triggers (what `showtree import`'s
+/// functions do); the same setting means nothing to `authenticated`.
+#[tokio::test]
+async fn the_import_setting_skips_checks_only_for_a_superuser() {
+    let (_db, mut c) = db().await;
+    let t = tree(&c).await;
+    nodes::set_status(&c, t.org.id, t.project.id, Status::Completed, None)
+        .await
+        .expect("active -> completed");
+    let back = "update showtree.nodes set status = 'draft', updated_at = timestamptz '2020-01-01 00:00Z'
+                 where org_id = $1 and id = $2 returning updated_at = timestamptz '2020-01-01 00:00Z'";
+
+    let tx = c.transaction().await.expect("begin");
+    tx.batch_execute(
+        "select set_config('showtree.importing', 'on', true); set local role authenticated",
+    )
+    .await
+    .expect("as authenticated");
+    let honoured: bool = tx
+        .query_one("select private.importing()", &[])
+        .await
+        .expect("importing()")
+        .get(0);
+    assert!(!honoured, "authenticated must not skip showtree's checks");
+    tx.rollback().await.expect("rollback");
+
+    let refused = c.query_one(back, &[&t.org.id, &t.project.id]).await;
+    let e = refused.expect_err("completed -> draft without the setting");
+    let constraint = e
+        .as_db_error()
+        .and_then(|d| d.constraint())
+        .map(str::to_owned);
+    assert_eq!(constraint.as_deref(), Some("nodes_status_transition"));
+
+    let tx = c.transaction().await.expect("begin");
+    tx.batch_execute("select set_config('showtree.importing', 'on', true)")
+        .await
+        .expect("importing");
+    let kept: bool = tx
+        .query_one(back, &[&t.org.id, &t.project.id])
+        .await
+        .expect("completed -> draft while importing")
+        .get(0);
+    assert!(kept, "updated_at is the one written");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        nodes::get(&c, t.org.id, t.project.id)
+            .await
+            .expect("get")
+            .status,
+        Status::Draft
+    );
+}
+
 #[tokio::test]
 async fn status_rules_in_sql_and_in_core_agree() {
     let (_db, c) = db().await;

@@ -158,3 +158,64 @@ async fn concurrent_dual_writes_of_one_stage_keep_schedule_conflicts_exact() {
     let outcome = validate::validate(&mut s).await.expect("validate");
     assert!(outcome.is_clean(), "{}", outcome.render(0));
 }
+
+/// A dual-written schedule item takes migration 0006's per-(node,
+/// location) transaction lock, the one showtree's API writers of that
+/// location take, so the two take turns.
+#[tokio::test]
+async fn a_dual_written_event_takes_the_lock_api_writers_of_its_location_take() {
+    let db = support::legacy_db(support::size()).await;
+    let mut s = support::session(&db).await;
+    expand::expand(&mut s, support::MAPPING)
+        .await
+        .expect("expand");
+    backfill::backfill(&mut s, &BackfillArgs::default())
+        .await
+        .expect("backfill");
+    dualwrite::enable(&mut s).await.expect("dual-write");
+
+    let c = db.client().await;
+    let row = c
+        .query_one(
+            "select m.legacy_id::text, pg_catalog.hashtextextended(x.org_id::text || x.node_id::text || x.location, 6)
+               from showtree_import.map_events m
+               join showtree.schedule_items x on x.id = m.new_id
+              where x.deleted_at is null
+              order by m.legacy_id limit 1",
+            &[],
+        )
+        .await
+        .expect("an imported event");
+    let (legacy_id, key): (String, i64) = (row.get(0), row.get(1));
+
+    let url = showtree_db::connect::url_with_user(db.url(), "showtree_test_legacy_app");
+    let mut app = testing::connect(&url).await;
+    let tx = app.transaction().await.expect("begin");
+    tx.execute(
+        "update events set starts_at = starts_at + interval '5 minutes', ends_at = ends_at + interval '5 minutes'
+          where id = $1::text::uuid",
+        &[&legacy_id],
+    )
+    .await
+    .expect("move the event by five minutes");
+    let pid: i32 = tx
+        .query_one("select pg_backend_pid()", &[])
+        .await
+        .expect("pid")
+        .get(0);
+    let held: bool = c
+        .query_one(
+            "select exists (select from pg_locks
+                             where locktype = 'advisory' and pid = $1 and granted and objsubid = 1
+                               and ((classid::bigint << 32) | objid::bigint) = $2)",
+            &[&pid, &key],
+        )
+        .await
+        .expect("pg_locks")
+        .get(0);
+    tx.rollback().await.expect("rollback");
+    assert!(
+        held,
+        "the legacy writer's transaction holds the location's lock"
+    );
+}
