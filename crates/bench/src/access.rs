@@ -796,9 +796,9 @@ impl AccessReport {
         md += "## Access: Row Level Security against plain SQL\n\n";
         md += &format!("Produced by `{}` on {}.\n\n", self.command, m.date);
         md += &format!(
-            "Machine: {} cores, {} (shared_buffers {}, other settings default){}; pgbench, the \
+            "Machine: {}, {} (shared_buffers {}, other settings default){}; pgbench, the \
              server and this command share the machine.\n\n",
-            m.cores,
+            m.hardware(),
             m.postgres,
             m.shared_buffers,
             match &m.load_average {

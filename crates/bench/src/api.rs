@@ -1126,10 +1126,10 @@ impl ApiReport {
         md += "## API: HTTP against pgbench\n\n";
         md += &format!("Produced by `{}` on {}.\n\n", self.command, m.date);
         md += &format!(
-            "Machine: {} cores, {} (shared_buffers {}, max_connections {}, other settings \
+            "Machine: {}, {} (shared_buffers {}, max_connections {}, other settings \
              default){}; {}, pgbench, the server, the service and this command share the \
              machine; open-file limit {}.\n\n",
-            m.cores,
+            m.hardware(),
             m.postgres,
             m.shared_buffers,
             self.max_connections,

@@ -426,10 +426,10 @@ impl Summary {
             self.command, m.date
         );
         out += &format!(
-            "Machine: {} cores, {} (shared_buffers {}, other settings default); \
+            "Machine: {}, {} (shared_buffers {}, other settings default); \
              1-minute load average {} when loading started, {} when it ended; the \
              generator, its {} COPY sessions and the server share the machine.\n\n",
-            m.cores,
+            m.hardware(),
             m.postgres,
             m.shared_buffers,
             m.load_average.0.as_deref().unwrap_or("unknown"),

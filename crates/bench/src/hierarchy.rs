@@ -246,6 +246,8 @@ pub struct TreeFacts {
 pub struct Machine {
     /// `std::thread::available_parallelism`.
     pub cores: usize,
+    /// `MemTotal` of `/proc/meminfo`, in bytes, where the system tells it.
+    pub memory: Option<u64>,
     /// `select version()`.
     pub postgres: String,
     /// `show shared_buffers`, then every setting of [`REPORTED_SETTINGS`]
@@ -679,6 +681,7 @@ pub(crate) async fn machine(client: &Client) -> anyhow::Result<Machine> {
     let shared_buffers: String = row.get(1);
     Ok(Machine {
         cores: std::thread::available_parallelism().map_or(1, usize::from),
+        memory: memory_total(),
         postgres: row.get(0),
         shared_buffers: match changed {
             Some(changed) => format!("{shared_buffers}, {changed}"),
@@ -687,6 +690,28 @@ pub(crate) async fn machine(client: &Client) -> anyhow::Result<Machine> {
         date: row.get(2),
         load_average: (load_average(), None),
     })
+}
+
+/// `MemTotal` of `/proc/meminfo` in bytes, where the system tells it.
+pub(crate) fn memory_total() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+impl Machine {
+    /// "2 cores, 23.4 GiB of memory", as the sections print it.
+    pub fn hardware(&self) -> String {
+        match self.memory {
+            Some(bytes) => format!(
+                "{} cores, {:.1} GiB of memory",
+                self.cores,
+                bytes as f64 / f64::from(1u32 << 30)
+            ),
+            None => format!("{} cores", self.cores),
+        }
+    }
 }
 
 /// The 1-minute load average, where the system tells it.
@@ -1212,8 +1237,8 @@ impl HierarchyReport {
         md += "## Hierarchy: stored ancestry vs recursive CTE\n\n";
         md += &format!("Produced by `{}` on {}.\n\n", self.command, m.date);
         md += &format!(
-            "Machine: {} cores, {} (shared_buffers {}, other settings default){}.\n\n",
-            m.cores,
+            "Machine: {}, {} (shared_buffers {}, other settings default){}.\n\n",
+            m.hardware(),
             m.postgres,
             m.shared_buffers,
             match &m.load_average {
@@ -1352,5 +1377,25 @@ fn code(variant: &str) -> String {
         format!("`{variant}`")
     } else {
         variant.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod machine_tests {
+    use super::Machine;
+
+    #[test]
+    fn the_machine_line_names_cores_and_memory_when_known() {
+        let mut m = Machine {
+            cores: 2,
+            memory: Some(24 * (1 << 30)),
+            postgres: String::new(),
+            shared_buffers: String::new(),
+            date: String::new(),
+            load_average: (None, None),
+        };
+        assert_eq!(m.hardware(), "2 cores, 24.0 GiB of memory");
+        m.memory = None;
+        assert_eq!(m.hardware(), "2 cores");
     }
 }

@@ -285,9 +285,9 @@ impl ImportReport {
         md += "## Import: backfill throughput and what dual-write costs legacy writes\n\n";
         md += &format!("Produced by `{}` on {}.\n\n", self.command, m.date);
         md += &format!(
-            "Machine: {} cores, {} (shared_buffers {}, other settings default){}; the server \
+            "Machine: {}, {} (shared_buffers {}, other settings default){}; the server \
              and this command share the machine with other work, so figures are noisy.\n\n",
-            m.cores,
+            m.hardware(),
             m.postgres,
             m.shared_buffers,
             match &m.load_average {

@@ -956,11 +956,11 @@ impl LegacyReport {
         let _ = write!(
             out,
             "Produced by `{}` on {} (release build).\n\n\
-             Machine: {} cores, {} (shared_buffers {}, other settings default); 1-minute load \
+             Machine: {}, {} (shared_buffers {}, other settings default); 1-minute load \
              average {} when the run started, {} when it ended (the machine is shared).\n\n",
             self.command,
             m.date,
-            m.cores,
+            m.hardware(),
             m.postgres,
             m.shared_buffers,
             m.load_average.0.as_deref().unwrap_or("unknown"),

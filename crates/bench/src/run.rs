@@ -1174,10 +1174,10 @@ impl RunReport {
         );
         let _ = write!(
             out,
-            "Machine: {} cores, {} (shared_buffers {}, max_connections {}, other settings default); \
+            "Machine: {}, {} (shared_buffers {}, max_connections {}, other settings default); \
              1-minute load average {} when the run started, {} when it ended; the service, the \
              load driver, pgbench and the server share the machine (and it is shared with other work).\n\n",
-            m.cores,
+            m.hardware(),
             m.postgres,
             m.shared_buffers,
             self.max_connections,
