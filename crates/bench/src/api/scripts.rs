@@ -31,15 +31,10 @@ pub struct StoredReply {
     pub location: String,
 }
 
-/// `begin` and the caller's context sent together, one round trip;
-/// `claims` is the JSON the service sets, byte for byte.
-pub fn context(claims: &str) -> String {
-    context_with(claims, "")
-}
-
-/// `begin`, the caller's context and the transaction's `first` statement
-/// (`;\n`-terminated, no `\gset`: pgbench refuses it in a pipeline) sent
-/// together, one round trip, as `Db::run_as` does.
+/// `begin`, the caller's context (`claims`: the JSON the service sets, byte
+/// for byte) and the transaction's `first` statement (`;\n`-terminated, no
+/// `\gset`: pgbench refuses it in a pipeline) sent together, one round
+/// trip, as `Db::run_as` does.
 pub fn context_with(claims: &str, first: &str) -> String {
     format!(
         "\\startpipeline\n\
