@@ -172,7 +172,20 @@ pub async fn run_weighted(
     scripts: &[(String, u32)],
     load: Load,
 ) -> anyhow::Result<(Outcome, Vec<Histogram<u64>>)> {
-    let sample = sample_weighted(target, user, scripts, load).await?;
+    run_weighted_at(target, user, scripts, load, None).await
+}
+
+/// [`run_weighted`] at `rate` transactions per second in total when given
+/// (`--rate`: each transaction's latency counts from its scheduled start,
+/// so it includes the time it waited for its client).
+pub async fn run_weighted_at(
+    target: &Target,
+    user: &str,
+    scripts: &[(String, u32)],
+    load: Load,
+    rate: Option<u32>,
+) -> anyhow::Result<(Outcome, Vec<Histogram<u64>>)> {
+    let sample = sample_weighted_at(target, user, scripts, load, rate).await?;
     let outcome = sample.outcome();
     Ok((outcome, sample.per_script))
 }
@@ -183,6 +196,17 @@ pub async fn sample_weighted(
     user: &str,
     scripts: &[(String, u32)],
     load: Load,
+) -> anyhow::Result<Sample> {
+    sample_weighted_at(target, user, scripts, load, None).await
+}
+
+/// [`sample_weighted`] at `rate` transactions per second when given.
+pub async fn sample_weighted_at(
+    target: &Target,
+    user: &str,
+    scripts: &[(String, u32)],
+    load: Load,
+    rate: Option<u32>,
 ) -> anyhow::Result<Sample> {
     ensure!(
         !scripts.is_empty() && scripts.len() <= MAX_SCRIPTS,
@@ -210,6 +234,10 @@ pub async fn sample_weighted(
         "-U".into(),
         user.to_owned(),
     ];
+    if let Some(rate) = rate {
+        args.push("-R".into());
+        args.push(rate.to_string());
+    }
     for (i, (script, weight)) in scripts.iter().enumerate() {
         let path = dir.path().join(format!("script{i}.sql"));
         std::fs::write(&path, script).context("writing a pgbench script")?;

@@ -50,21 +50,30 @@ pub const DEFAULT_TARGETS: u32 = 8;
 /// Marks the figures `bench targets` reads back (then `:scenario-connections`).
 pub const FIGURES_TAG: &str = "figures:run";
 
-/// What names a run's section and figures: scenario and connections
-/// (`mixed-64`), so runs of different shapes are recorded side by side.
-pub fn key(scenario: Scenario, connections: u32) -> String {
-    format!("{}-{connections}", scenario.name())
+/// What names a run's section and figures: scenario, connections and, for
+/// a paced run, its rate (`mixed-64`, `mixed-64-at-200`), so runs of
+/// different shapes are recorded side by side.
+pub fn key(scenario: Scenario, connections: u32, rate: Option<u32>) -> String {
+    match rate {
+        None => format!("{}-{connections}", scenario.name()),
+        Some(r) => format!("{}-{connections}-at-{r}", scenario.name()),
+    }
 }
 
-/// The tag of the figures of the runs of `scenario` at `connections`.
-pub fn figures_tag(scenario: Scenario, connections: u32) -> String {
-    format!("{FIGURES_TAG}:{}", key(scenario, connections))
+/// The tag of the figures of the runs of `scenario` at `connections` (and
+/// `rate`).
+pub fn figures_tag(scenario: Scenario, connections: u32, rate: Option<u32>) -> String {
+    format!("{FIGURES_TAG}:{}", key(scenario, connections, rate))
 }
 
 /// The markers around the section of the runs of `scenario` at
-/// `connections`.
-pub fn section_markers(scenario: Scenario, connections: u32) -> (String, String) {
-    let key = key(scenario, connections);
+/// `connections` (and `rate`).
+pub fn section_markers(
+    scenario: Scenario,
+    connections: u32,
+    rate: Option<u32>,
+) -> (String, String) {
+    let key = key(scenario, connections, rate);
     (
         format!("<!-- bench:run:{key}:start -->"),
         format!("<!-- bench:run:{key}:end -->"),
@@ -102,6 +111,14 @@ pub struct RunArgs {
     /// Targets per caller and operation.
     #[arg(long, default_value_t = DEFAULT_TARGETS)]
     pub targets: u32,
+    /// Offer this many requests per second in total, each connection on a
+    /// fixed schedule (open loop), latency counted from each request's
+    /// scheduled time; pgbench runs with `--rate` alike. Without it, each
+    /// connection sends its next request when it has the last answer
+    /// (closed loop: the throughput the machine reaches, latency included
+    /// queueing behind the other connections).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
     /// The service's connection pool size (default: the service's own).
     #[arg(long)]
     pub pool_size: Option<u32>,
@@ -131,6 +148,7 @@ impl Default for RunArgs {
             url: None,
             orgs: DEFAULT_ORGS,
             targets: DEFAULT_TARGETS,
+            rate: None,
             pool_size: None,
             threads: 2,
             no_pgbench: false,
@@ -185,6 +203,7 @@ impl RunArgs {
             (self.database != d.database).then(|| format!(" --database {}", self.database)),
             (self.orgs != d.orgs).then(|| format!(" --orgs {}", self.orgs)),
             (self.targets != d.targets).then(|| format!(" --targets {}", self.targets)),
+            self.rate.map(|r| format!(" --rate {r}")),
             self.pool_size.map(|p| format!(" --pool-size {p}")),
             (self.threads != d.threads).then(|| format!(" --threads {}", self.threads)),
             self.no_pgbench.then(|| " --no-pgbench".to_owned()),
@@ -291,6 +310,8 @@ pub struct RunReport {
     pub callers: Vec<(String, Level)>,
     /// HTTP connections.
     pub connections: u32,
+    /// Requests per second offered (a paced run), or None (closed loop).
+    pub rate: Option<u32>,
     /// Measured and warm-up time.
     pub duration: Duration,
     /// Warm-up time.
@@ -515,6 +536,7 @@ pub async fn run(args: &RunArgs, admin_url: &str) -> anyhow::Result<RunReport> {
         nodes,
         callers: callers.iter().map(|c| (c.label.clone(), c.level)).collect(),
         connections: args.connections,
+        rate: args.rate,
         duration: args.duration,
         warmup: args.warmup,
         pool_size,
@@ -531,7 +553,7 @@ pub async fn run(args: &RunArgs, admin_url: &str) -> anyhow::Result<RunReport> {
         machine,
     };
     if let Some(path) = &args.markdown {
-        let (start, end) = section_markers(args.scenario, args.connections);
+        let (start, end) = section_markers(args.scenario, args.connections, args.rate);
         report::write_section(path, &start, &end, &report.markdown())
             .with_context(|| format!("writing {}", path.display()))?;
     }
@@ -580,6 +602,7 @@ async fn measure_http(
         connections: args.connections,
         duration,
         seed,
+        rate: args.rate,
     };
     if !args.warmup.is_zero() {
         let warm = load(args.warmup, args.seed ^ 0x5741_524d);
@@ -643,6 +666,7 @@ async fn check_once(
         connections: 1,
         duration: Duration::ZERO,
         seed: 0,
+        rate: None,
     };
     let mut problems = Vec::new();
     for (i, op) in Op::ALL.iter().enumerate() {
@@ -766,9 +790,10 @@ async fn baseline(
         duration: args.duration,
         protocol: Protocol::Extended,
     };
-    let (outcome, per_script) = pgbench::run_weighted(target, APP_ROLE, &scripts, load)
-        .await
-        .context("pgbench: the mix")?;
+    let (outcome, per_script) =
+        pgbench::run_weighted_at(target, APP_ROLE, &scripts, load, args.rate)
+            .await
+            .context("pgbench: the mix")?;
     let mut merged = Op::ALL
         .iter()
         .map(|_| Ok([hierarchy::histogram()?, hierarchy::histogram()?]))
@@ -1142,6 +1167,7 @@ impl RunReport {
         serde_json::json!({
             "scenario": self.scenario.name(),
             "connections": self.connections,
+            "rate": self.rate,
             "duration_s": self.duration.as_secs_f64(),
             "measured_s": self.elapsed.as_secs_f64(),
             "data": self.data,
@@ -1163,9 +1189,11 @@ impl RunReport {
     pub fn markdown(&self) -> String {
         let m = &self.machine;
         let mut out = format!(
-            "## {} through the HTTP API, {} connections\n\n",
+            "## {} through the HTTP API, {} connections{}\n\n",
             self.scenario.title(),
-            self.connections
+            self.connections,
+            self.rate
+                .map_or_else(String::new, |r| format!(", paced at {r} requests/s"))
         );
         let _ = write!(
             out,
@@ -1209,6 +1237,21 @@ impl RunReport {
             self.pool_size,
             self.pgbench_clients_sentence(),
         );
+        if let Some(rate) = self.rate {
+            let _ = write!(
+                out,
+                "Paced (open loop): {} requests per second offered in total, each connection \
+                 sending on a fixed schedule ({:.2} per second, the connections' slots \
+                 interleaved); a request's latency counts from its scheduled time, so time spent \
+                 waiting for its connection's previous answer counts too (no coordinated \
+                 omission). pgbench runs with `--rate {}`, whose latency likewise counts from \
+                 each transaction's scheduled start. Throughput below the offered rate means the \
+                 side could not keep up.\n\n",
+                rate,
+                f64::from(rate) / f64::from(self.connections.max(1)),
+                rate,
+            );
+        }
         out += "| operation | weight | targets | HTTP req/s | HTTP p50 / p95 / p99 ms | HTTP failures | pgbench tx/s | pgbench p50 / p95 / p99 ms | req/s ratio | p95 ratio |\n";
         out += "|---|--:|--:|--:|--:|---|--:|--:|--:|--:|\n";
         for o in &self.ops {
@@ -1262,7 +1305,7 @@ impl RunReport {
         let _ = writeln!(
             out,
             "<!-- {} {} -->",
-            figures_tag(self.scenario, self.connections),
+            figures_tag(self.scenario, self.connections, self.rate),
             self.figures()
         );
         out

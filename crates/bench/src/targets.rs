@@ -116,7 +116,7 @@ fn num(v: &Value, key: &str) -> Option<f64> {
 
 /// The recorded figures of the `bench run` of `scenario` at `connections`.
 fn run_figures(text: &str, scenario: Scenario, connections: u32) -> Option<Value> {
-    figures(text, &crate::run::figures_tag(scenario, connections))
+    figures(text, &crate::run::figures_tag(scenario, connections, None))
 }
 
 /// The run's measured seconds (its requested duration when older figures

@@ -215,6 +215,9 @@ pub struct Load {
     pub duration: Duration,
     /// Seed of the draws.
     pub seed: u64,
+    /// Requests per second offered in total, on a fixed schedule (open
+    /// loop); None: each connection sends as soon as it has its answer.
+    pub rate: Option<u32>,
 }
 
 /// What one operation saw: latencies of its answers, statuses, transport
@@ -471,7 +474,27 @@ async fn worker(load: &Load, deadline: Instant, index: u64) -> anyhow::Result<Ve
         .map(|_| by_level())
         .collect::<anyhow::Result<Vec<_>>>()?;
     let auth: Vec<String> = load.tokens.iter().map(|t| format!("Bearer {t}")).collect();
-    while Instant::now() < deadline {
+    let mut schedule = load
+        .rate
+        .map(|rate| Schedule::new(Instant::now(), rate, load.connections, index));
+    loop {
+        // paced: the request's time is its slot, not when it could be sent,
+        // so a late answer also counts against the requests queued behind
+        // it (no coordinated omission, as wrk2 and pgbench --rate measure)
+        let sent = match &mut schedule {
+            Some(s) => {
+                let slot = s.next_slot();
+                if slot >= deadline {
+                    break;
+                }
+                tokio::time::sleep_until(tokio::time::Instant::from_std(slot)).await;
+                slot
+            }
+            None => Instant::now(),
+        };
+        if sent >= deadline {
+            break;
+        }
         let Some(o) = pick_op(&mut rng, load.scenario, &load.jobs) else {
             break;
         };
@@ -480,7 +503,6 @@ async fn worker(load: &Load, deadline: Instant, index: u64) -> anyhow::Result<Ve
         };
         let request = build(&client, &load.base, Op::ALL[o], job, &mut rng)
             .header("authorization", &auth[job.caller]);
-        let sent = Instant::now();
         let result = match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -496,6 +518,40 @@ async fn worker(load: &Load, deadline: Instant, index: u64) -> anyhow::Result<Ve
         }
     }
     Ok(tallies)
+}
+
+/// The send times of one worker of a paced load: `rate / connections`
+/// requests per second, the workers' slots interleaved so the whole load
+/// arrives evenly.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    first: Instant,
+    interval: Duration,
+    sent: u32,
+}
+
+impl Schedule {
+    /// Worker `index` of `connections` sharing `rate` requests per second
+    /// from `start`.
+    pub fn new(start: Instant, rate: u32, connections: u32, index: u64) -> Schedule {
+        let interval =
+            Duration::from_secs_f64(f64::from(connections.max(1)) / f64::from(rate.max(1)));
+        let offset = interval.mul_f64(
+            (index % u64::from(connections.max(1))) as f64 / f64::from(connections.max(1)),
+        );
+        Schedule {
+            first: start + offset,
+            interval,
+            sent: 0,
+        }
+    }
+
+    /// The next request's slot.
+    pub fn next_slot(&mut self) -> Instant {
+        let slot = self.first + self.interval * self.sent;
+        self.sent += 1;
+        slot
+    }
 }
 
 /// The HTTP request of `op` on `job`.
@@ -584,6 +640,35 @@ fn error_kind(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paced_workers_share_the_rate_evenly() {
+        let start = Instant::now();
+        // 8 workers at 400 requests/s: each every 20 ms, 2.5 ms apart
+        let mut slots: Vec<Instant> = (0..8)
+            .flat_map(|w| {
+                let mut s = Schedule::new(start, 400, 8, w);
+                (0..50).map(move |_| s.next_slot())
+            })
+            .collect();
+        slots.sort();
+        let in_first_second = slots
+            .iter()
+            .filter(|t| **t < start + Duration::from_secs(1))
+            .count();
+        assert_eq!(in_first_second, 400);
+        for pair in slots.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(
+                gap.abs_diff(Duration::from_micros(2500)) < Duration::from_micros(2),
+                "{gap:?}"
+            );
+        }
+        let mut one = Schedule::new(start, 400, 8, 3);
+        let (a, b) = (one.next_slot(), one.next_slot());
+        assert_eq!(a - start, Duration::from_micros(7500));
+        assert_eq!(b - a, Duration::from_millis(20));
+    }
 
     #[test]
     fn percentiles_and_rates_come_from_the_histogram() {
