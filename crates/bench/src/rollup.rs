@@ -100,10 +100,13 @@ pub struct RollupArgs {
     /// Seed of the tree and the data.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
-    /// Keep the database afterwards (it is dropped otherwise).
+    /// Keep the databases afterwards, with and without roll-ups (they are
+    /// dropped otherwise).
     #[arg(long)]
     pub keep: bool,
-    /// The database to (re)create; it must not exist or have been created by this benchmark.
+    /// The database to (re)create, with `<database>_without` beside it (the
+    /// copy without roll-ups); neither may exist unless this benchmark
+    /// created it.
     #[arg(long, default_value = DEFAULT_DATABASE)]
     pub database: String,
     /// Write the results into this markdown file (between the bench:rollup markers).
