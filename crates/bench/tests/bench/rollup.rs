@@ -36,6 +36,7 @@ async fn the_rollup_benchmark_runs_on_its_own_data_and_on_a_generated_database()
         rows: 2_000,
         samples: 10,
         duration: 1,
+        rounds: 2,
         clients: 2,
         threads: 1,
         seed: 5,
@@ -59,6 +60,15 @@ async fn the_rollup_benchmark_runs_on_its_own_data_and_on_a_generated_database()
     assert!(md.contains("**At business scale.**"), "{md}");
     assert!(md.contains(&format!("on `{}`", generated.name())), "{md}");
     assert!(md.contains("Goals (issue 6)"), "{md}");
+    assert!(md.contains("| task | median |"), "{md}");
+    assert!(
+        md.contains("exactly the roll-up mechanism removed (its "),
+        "{md}"
+    );
+    assert!(
+        md.contains(" triggers, on asset_assignments, assets, "),
+        "{md}"
+    );
     // the benchmark's own database is gone (no --keep)
     let left: i64 = admin
         .query_one(
@@ -82,6 +92,7 @@ async fn the_rollup_benchmark_can_measure_the_writes_alone() {
         rows: 2_000,
         samples: 10,
         duration: 1,
+        rounds: 2,
         clients: 2,
         threads: 1,
         seed: 5,
@@ -97,6 +108,50 @@ async fn the_rollup_benchmark_can_measure_the_writes_alone() {
     let report = rollup::run(&args, &admin_url).await.expect("bench rollup");
     assert!(report.reads.is_empty());
     assert!(report.generated.is_none());
-    assert!(report.tasks.without.tps > 0.0 && report.tasks.with.tps > 0.0);
-    assert!(report.lines.without.tps > 0.0 && report.lines.with.tps > 0.0);
+    for w in [&report.tasks, &report.lines] {
+        assert_eq!(w.rounds.len(), 2);
+        // the side that goes first alternates
+        assert!(!w.rounds[0].with_first && w.rounds[1].with_first);
+        for r in &w.rounds {
+            assert!(r.without.tps > 0.0 && r.with.tps > 0.0);
+        }
+        assert!(w.median_ratio() > 0.0);
+    }
+    // exactly the mechanism was removed from the "without" side, and it is gone
+    assert!(
+        report
+            .removed
+            .iter()
+            .any(|r| r == "trigger tasks_rollup_insert on tasks"),
+        "{:?}",
+        report.removed
+    );
+    assert!(
+        report
+            .removed
+            .iter()
+            .any(|r| r == "trigger invoice_lines_rollup_insert on invoice_lines")
+    );
+    assert!(!report.removed.iter().any(|r| r.contains("audit")));
+    let admin = testing::connect(&admin_url).await;
+    let left: i64 = admin
+        .query_one(
+            "select count(*) from pg_database where datname = any($1)",
+            &[&vec![
+                args.database.clone(),
+                format!("{}_without", args.database),
+            ]],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(left, 0);
+}
+
+/// The median of the rounds' ratios, odd and even counts.
+#[test]
+fn the_median_of_the_rounds_is_the_middle_value() {
+    assert_eq!(rollup::median(vec![]), 0.0);
+    assert_eq!(rollup::median(vec![0.9, 0.7, 0.8]), 0.8);
+    assert_eq!(rollup::median(vec![1.0, 0.25, 0.75, 0.5]), 0.625);
 }
