@@ -257,7 +257,12 @@ impl ImportReport {
                 report::thousands(self.copy_rows_per_second() as u64),
             ],
             [
-                "catch-up and roll-ups".to_owned(),
+                format!("index builds ({} set aside for the copy)", b.indexes_built),
+                format!("{:.1}", b.index_builds.as_secs_f64()),
+                String::new(),
+            ],
+            [
+                "statistics, catch-up and roll-ups".to_owned(),
                 format!("{:.1}", b.finish.as_secs_f64()),
                 String::new(),
             ],
@@ -322,8 +327,11 @@ impl ImportReport {
             "**Backfill.** `import expand` took {:.1} s (showtree's migrations included; it \
              scans the data for bad rows). `import backfill` (defaults: batches of {} in \
              primary-key order, one transaction each that also classifies its rows, so no \
-             separate scan for bad rows; showtree's triggers off) read {} legacy rows and wrote \
-             {} showtree rows and nodes; the whole command includes counting the rows to copy, \
+             separate scan for bad rows; showtree's triggers off; the independent mappings of \
+             each dependency level on two connections; the secondary indexes of the target \
+             tables empty at the start dropped for the copy and built again after it) read {} \
+             legacy rows and wrote {} showtree rows and nodes; the whole command includes \
+             counting the rows to copy, building the indexes again, analyzing the filled tables, \
              the catch-up of captured changes and the roll-up reconciliation of every imported \
              node ({} delta rows).\n\n",
             self.expand_secs,

@@ -10,6 +10,7 @@ pub mod check;
 pub mod cutover;
 pub mod dualwrite;
 pub mod expand;
+pub mod indexes;
 pub mod legacy;
 pub mod mapping;
 pub mod plan;

@@ -17,7 +17,7 @@ use crate::plan::{self, UnitKind};
 use crate::sql::{SCHEMA, ident, own, qualified};
 use crate::sqlgen;
 use crate::state::{self, Phase, RENAMED_SCHEMA, Session};
-use crate::{ImportError, dualwrite};
+use crate::{ImportError, dualwrite, indexes};
 
 /// Rolls back the latest phase, or every phase with `all`; returns what it did.
 pub async fn rollback(session: &mut Session, all: bool) -> Result<Vec<String>, ImportError> {
@@ -214,6 +214,8 @@ async fn backfill(session: &mut Session, st: &state::State) -> Result<String, Im
                 )))?;
         }
     }
+    // the indexes the backfill dropped for its copy, over the emptied tables
+    indexes::restore_in(&tx).await?;
     let mut clear: Vec<String> = plan.units.iter().map(|u| u.map_table()).collect();
     clear.push(own("changes"));
     clear.push(own("errors"));

@@ -319,7 +319,10 @@ const UUID_V7: &str = "encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid(
 /// [`upsert`] for a backfill batch: the new ids are made with the rows
 /// (one pass, no join back to the id map's insert), since nothing else
 /// writes the map meanwhile (the import's lock; legacy writes are only
-/// logged while the backfill runs).
+/// logged while the backfill runs). For the same reason a row without a
+/// mapped id is a plain insert, into the map and into showtree (its id is
+/// new): `on conflict` costs a key lookup and a second WAL record per row,
+/// so only rows already mapped (a batch copied again) are upserted.
 #[allow(clippy::too_many_arguments)]
 fn batch_upsert(
     plan: &Plan,
@@ -345,14 +348,17 @@ fn batch_upsert(
         "with s as materialized (\nselect x.*, coalesce(x.mapped_id, {UUID_V7}) as new_id from (\n{src}\n) x\n),\n{bad},
 f as (insert into {map} (legacy_id, new_id, org_id)
    select s.legacy_id, s.new_id, s.org_id from s
-    where s.mapped_id is null and cardinality(s.problems) = 0
-   on conflict (legacy_id) do nothing),
+    where s.mapped_id is null and cardinality(s.problems) = 0),
 w as (insert into {target} ({cols})
    select {vals} from s
-    where cardinality(s.problems) = 0
+    where s.mapped_id is null and cardinality(s.problems) = 0
+   returning 1),
+wu as (insert into {target} ({cols})
+   select {vals} from s
+    where s.mapped_id is not null and cardinality(s.problems) = 0
    on conflict {conflict} do update set {sets}
    returning 1)
-select (select count(*) from w), (select count(*) from bad), (select count(*) from deferred)",
+select (select count(*) from w) + (select count(*) from wu), (select count(*) from bad), (select count(*) from deferred)",
         src = src_select(plan, u, pred),
         map = u.map_table(),
         target = u.target_table(),

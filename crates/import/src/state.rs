@@ -314,6 +314,13 @@ pub async fn status(session: &mut Session) -> Result<String, ImportError> {
         .get(0);
     let _ = writeln!(out, "changes waiting for catch-up: {pending}");
     let _ = writeln!(out, "rows dual-write could not map: {errors}");
+    let set_aside = crate::indexes::count(c).await?;
+    if set_aside > 0 {
+        let _ = writeln!(
+            out,
+            "indexes dropped for the backfill's copy, built again at its end (or by its rollback): {set_aside}"
+        );
+    }
     for row in c
         .query(
             &format!(

@@ -3,6 +3,7 @@
 
 mod check;
 mod concurrency;
+mod indexes;
 mod path;
 mod rollback;
 mod support;
