@@ -1,0 +1,1 @@
+drop index showtree.nodes_name_search_idx;
