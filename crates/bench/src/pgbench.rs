@@ -160,48 +160,29 @@ pub async fn sample(
     load: Load,
 ) -> anyhow::Result<Sample> {
     let weighted: Vec<(String, u32)> = scripts.iter().map(|s| (s.clone(), 1)).collect();
-    sample_weighted(target, user, &weighted, load).await
+    sample_weighted(target, user, &weighted, load, None).await
 }
 
 /// Runs pgbench with `scripts` (custom script and its weight, `-f file@w`)
-/// as `user`; also returns each script's latencies (by script index), read
-/// from the logs' script column.
+/// as `user`, at `rate` transactions per second in total when given
+/// (`--rate`: each transaction's latency then counts from its scheduled
+/// start, so it includes the time it waited for its client); also returns
+/// each script's latencies (by script index), read from the logs' script
+/// column.
 pub async fn run_weighted(
-    target: &Target,
-    user: &str,
-    scripts: &[(String, u32)],
-    load: Load,
-) -> anyhow::Result<(Outcome, Vec<Histogram<u64>>)> {
-    run_weighted_at(target, user, scripts, load, None).await
-}
-
-/// [`run_weighted`] at `rate` transactions per second in total when given
-/// (`--rate`: each transaction's latency counts from its scheduled start,
-/// so it includes the time it waited for its client).
-pub async fn run_weighted_at(
     target: &Target,
     user: &str,
     scripts: &[(String, u32)],
     load: Load,
     rate: Option<u32>,
 ) -> anyhow::Result<(Outcome, Vec<Histogram<u64>>)> {
-    let sample = sample_weighted_at(target, user, scripts, load, rate).await?;
+    let sample = sample_weighted(target, user, scripts, load, rate).await?;
     let outcome = sample.outcome();
     Ok((outcome, sample.per_script))
 }
 
 /// [`run_weighted`], keeping the transactions so runs can be merged.
 pub async fn sample_weighted(
-    target: &Target,
-    user: &str,
-    scripts: &[(String, u32)],
-    load: Load,
-) -> anyhow::Result<Sample> {
-    sample_weighted_at(target, user, scripts, load, None).await
-}
-
-/// [`sample_weighted`] at `rate` transactions per second when given.
-pub async fn sample_weighted_at(
     target: &Target,
     user: &str,
     scripts: &[(String, u32)],

@@ -790,10 +790,9 @@ async fn baseline(
         duration: args.duration,
         protocol: Protocol::Extended,
     };
-    let (outcome, per_script) =
-        pgbench::run_weighted_at(target, APP_ROLE, &scripts, load, args.rate)
-            .await
-            .context("pgbench: the mix")?;
+    let (outcome, per_script) = pgbench::run_weighted(target, APP_ROLE, &scripts, load, args.rate)
+        .await
+        .context("pgbench: the mix")?;
     let mut merged = Op::ALL
         .iter()
         .map(|_| Ok([hierarchy::histogram()?, hierarchy::histogram()?]))

@@ -490,11 +490,14 @@ async fn worker(load: &Load, deadline: Instant, index: u64) -> anyhow::Result<Ve
                 tokio::time::sleep_until(tokio::time::Instant::from_std(slot)).await;
                 slot
             }
-            None => Instant::now(),
+            None => {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                now
+            }
         };
-        if sent >= deadline {
-            break;
-        }
         let Some(o) = pick_op(&mut rng, load.scenario, &load.jobs) else {
             break;
         };
