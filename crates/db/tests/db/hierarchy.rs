@@ -142,6 +142,59 @@ async fn ancestry_is_derived_by_the_database() {
     assert_eq!(slug, "edc-las-vegas-2025");
 }
 
+/// Node ids come from the column default `private.uuid_generate_v7()`:
+/// version 7, stamped with the time of the insert (so they sort in creation
+/// order), and the function is inlined into the insert (migration 0017).
+#[tokio::test]
+async fn default_ids_are_time_ordered_v7_from_an_inlined_function() {
+    let (_db, c) = db().await;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis();
+    let t = tree(&c).await;
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis();
+    let ids = [
+        t.org.id,
+        t.project.id,
+        t.production.id,
+        t.activation.id,
+        t.stage.id,
+        t.site_ops.id,
+    ];
+    let mut last = 0;
+    for id in ids {
+        assert_eq!(id.get_version_num(), 7, "{id}");
+        let (secs, nanos) = id
+            .get_timestamp()
+            .expect("a v7 id has a timestamp")
+            .to_unix();
+        let ms = u128::from(secs) * 1000 + u128::from(nanos / 1_000_000);
+        assert!(
+            before <= ms && ms <= after,
+            "{id}: {ms} outside {before}..={after}"
+        );
+        assert!(ms >= last, "{id} is older than the node created before it");
+        last = ms;
+    }
+    let plan: String = c
+        .query(
+            "explain (verbose, costs off) select private.uuid_generate_v7()",
+            &[],
+        )
+        .await
+        .expect("explain")
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!plan.contains("uuid_generate_v7"), "not inlined: {plan}");
+    assert!(plan.contains("gen_random_uuid()"), "{plan}");
+}
+
 #[tokio::test]
 async fn every_broken_kind_rule_is_rejected_by_name_and_changes_nothing() {
     let (_db, c) = db().await;
