@@ -180,16 +180,14 @@ async fn cutover_locked(
 /// Drops the legacy tables (after cutover, with --confirm). Irreversible.
 pub async fn contract(session: &mut Session) -> Result<String, ImportError> {
     let st = session.require().await?;
-    if session.legacy.is_some() {
-        return Err(ImportError::Usage(
-            "contract drops legacy tables in showtree's database; from another database, drop the legacy database yourself once satisfied (showtree import rollback stays possible until then)".to_owned(),
-        ));
-    }
     if st.phase != Phase::Cutover {
         return Err(ImportError::State(format!(
             "contract follows cutover; the import is at {}",
             st.phase.as_str()
         )));
+    }
+    if session.legacy.is_some() {
+        return contract_apart(session, &st).await;
     }
     let plan = session.plan(&st).await?;
     let tables: Vec<String> = plan.sources().iter().map(|t| plan.legacy(t)).collect();
@@ -228,6 +226,70 @@ pub async fn contract(session: &mut Session) -> Result<String, ImportError> {
         .map_err(ImportError::db("committing contract"))?;
     Ok(format!(
         "contract: dropped {} (the id maps stay in schema showtree_import)",
+        tables.join(", ")
+    ))
+}
+
+/// Contract from another database: the legacy tables and the import's
+/// schema (change log, capture triggers) dropped in the legacy database,
+/// and here the foreign server, foreign tables and, when expand created
+/// it, postgres_fdw; the change log becomes a local (empty) table again,
+/// and the state forgets the legacy database. Both sides are prepared in
+/// open transactions; the target commits first, then the legacy database
+/// (were that last commit to fail, the legacy tables are simply still there).
+async fn contract_apart(session: &mut Session, st: &state::State) -> Result<String, ImportError> {
+    let plan = session.plan(st).await?;
+    let on_legacy = state::on_legacy_side(&plan, st)?;
+    let tables: Vec<String> = on_legacy
+        .sources()
+        .iter()
+        .map(|t| on_legacy.legacy(t))
+        .collect();
+    let Some(l) = &session.legacy else {
+        return Err(ImportError::State("no legacy database".to_owned()));
+    };
+    l.client
+        .batch_execute(&format!(
+            "begin;\nset local lock_timeout = '10s';\ndrop table {};\ndrop schema if exists {} cascade;",
+            tables.join(", "),
+            ident(crate::sql::SCHEMA)
+        ))
+        .await
+        .map_err(ImportError::db(
+            "dropping the legacy tables in the legacy database (does something else depend on them?)",
+        ))?;
+    let target = async {
+        let tx = session
+            .client
+            .transaction()
+            .await
+            .map_err(ImportError::db("starting contract"))?;
+        tx.batch_execute(&format!(
+            "drop foreign table {changes};
+create table {changes} (seq bigserial primary key, legacy_table text not null, legacy_id text not null);
+{detach}
+update {state} set legacy_url = null;",
+            changes = own("changes"),
+            detach = crate::fdw::detach(st.created_fdw),
+            state = own("state"),
+        ))
+        .await
+        .map_err(ImportError::db("dropping the foreign server and tables"))?;
+        state::set_phase(&tx, Phase::Contracted).await?;
+        state::record(&tx, "contract", "finished", &tables.join(", ")).await?;
+        tx.commit()
+            .await
+            .map_err(ImportError::db("committing contract"))
+    }
+    .await;
+    let end = if target.is_ok() { "commit" } else { "rollback" };
+    let ended = l.client.batch_execute(end).await.map_err(ImportError::db(
+        "committing contract in the legacy database",
+    ));
+    target?;
+    ended?;
+    Ok(format!(
+        "contract: dropped {} in the legacy database, and the foreign server here (the id maps stay in schema showtree_import)",
         tables.join(", ")
     ))
 }

@@ -40,6 +40,12 @@ impl FromStr for LegacyUrl {
     type Err = String;
 
     fn from_str(s: &str) -> Result<LegacyUrl, String> {
+        if s.trim().is_empty() {
+            return Err(
+                "empty legacy database URL (for an import within one database, unset SHOWTREE_LEGACY_URL)"
+                    .to_owned(),
+            );
+        }
         let config = tokio_postgres::Config::from_str(s)
             .map_err(|e| format!("bad legacy database URL: {e}"))?;
         let url = LegacyUrl { config };
@@ -307,7 +313,14 @@ drop server if exists {} cascade;\n",
         ident(SERVER)
     );
     if extension {
-        out += "drop extension if exists postgres_fdw;\n";
+        // unless something else came to use it meanwhile
+        out += "do $$ begin
+  if not exists (select from pg_catalog.pg_foreign_server s
+                   join pg_catalog.pg_foreign_data_wrapper w on w.oid = s.srvfdw
+                  where w.fdwname = 'postgres_fdw') then
+    drop extension if exists postgres_fdw;
+  end if;
+end $$;\n";
     }
     out
 }

@@ -1,8 +1,9 @@
 //! `showtree import`: moves a PostgreSQL database laid out the old, flat
-//! way (STRATEGY.md, "Current State Analysis") into showtree's schema in
-//! the same database, in reversible phases recorded in a state table:
-//! check, expand, backfill, dual-write, validate, cutover, contract, and
-//! rollback of each. docs/IMPORT.md is the user's reference.
+//! way (STRATEGY.md, "Current State Analysis") into showtree's schema, in
+//! the same database or from another one (`--legacy-url`, [`fdw`]), in
+//! reversible phases recorded in a state table: check, expand, backfill,
+//! dual-write, validate, cutover, contract, and rollback of each.
+//! docs/IMPORT.md is the user's reference.
 
 pub mod backfill;
 pub mod catalog;
@@ -171,20 +172,33 @@ async fn run_inner(
     done.and(forgotten)
 }
 
-/// SIGINT or SIGTERM.
-async fn interrupted() {
+/// Completes on SIGINT or SIGTERM; the handlers are installed at once
+/// (not when first polled), so a signal arriving before never kills the
+/// process midway through a batch.
+fn interrupted() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            match (int, term) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            return;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn command(session: &mut state::Session, cmd: ImportCommand) -> Result<(), ImportError> {

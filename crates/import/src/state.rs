@@ -162,7 +162,16 @@ impl Session {
             .await
             .map_err(ImportError::db("resetting the lock timeout"))?;
         let legacy = match legacy {
-            Some(u) => Some(Legacy::connect(u).await?),
+            Some(u) => {
+                let l = Legacy::connect(u).await?;
+                if identity(&client).await? == identity(&l.client).await? {
+                    return Err(ImportError::Usage(
+                        "--legacy-url names showtree's own database: run the import without it"
+                            .to_owned(),
+                    ));
+                }
+                Some(l)
+            }
             None => None,
         };
         let session = Session {
@@ -261,6 +270,18 @@ impl Session {
         }
         Ok(plan)
     }
+}
+
+/// Which cluster and database a connection reaches.
+async fn identity(c: &Client) -> Result<(i64, String), ImportError> {
+    let row = c
+        .query_one(
+            "select system_identifier, current_database()::text from pg_control_system()",
+            &[],
+        )
+        .await
+        .map_err(ImportError::db("identifying the database"))?;
+    Ok((row.get(0), row.get(1)))
 }
 
 /// Connects to `url`, spawning the connection's task.

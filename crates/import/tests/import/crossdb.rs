@@ -163,6 +163,38 @@ async fn imports_from_another_database_with_legacy_writes_throughout() {
     );
     let outcome = validate::validate(&mut s).await.expect("validate");
     assert!(outcome.is_clean(), "{}", outcome.render(0));
+
+    // contract: the legacy tables and the change log go from the legacy
+    // database, the foreign objects from the target; showtree keeps its rows
+    let text = cutover::contract(&mut s).await.expect("contract");
+    assert!(text.contains("legacy database"), "{text}");
+    assert_eq!(
+        count(
+            &p.legacy,
+            "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+              where n.nspname in ('public', 'showtree_import') and c.relkind = 'r'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &p.target,
+            "select (select count(*) from pg_foreign_server) + (select count(*) from pg_foreign_table)
+                  + (select count(*) from pg_extension where extname = 'postgres_fdw')
+                  + (select count(*) from pg_namespace where nspname = 'showtree_import_src')"
+        )
+        .await,
+        0
+    );
+    assert!(count(&p.target, "select count(*) from showtree.tasks").await > 0);
+    drop(s);
+    // the import is now one of this database alone
+    let mut plain = support::session(&p.target).await;
+    let status = showtree_import::state::status(&mut plain)
+        .await
+        .expect("status");
+    assert!(status.contains("phase: contracted"), "{status}");
 }
 
 /// Runs the path up to `phase` (legacy writes along the way), rolls
