@@ -159,15 +159,11 @@ pub async fn backfill(session: &mut Session, args: &BackfillArgs) -> Result<Summ
             // committed before the phase moves on: rerunning the backfill
             // (or rolling back expand) finds or removes them
             let on_legacy = state::on_legacy_side(&plan, &st)?;
-            l.client
-                .batch_execute(&format!(
-                    "begin;\n{}\ncommit;",
-                    sqlgen::capture_triggers(&on_legacy)
-                ))
-                .await
-                .map_err(ImportError::db(
-                    "installing the change capture on the legacy tables (in the legacy database)",
-                ))?;
+            l.in_transaction(
+                &sqlgen::capture_triggers(&on_legacy),
+                "installing the change capture on the legacy tables (in the legacy database)",
+            )
+            .await?;
         }
         let tx = session
             .client

@@ -85,16 +85,9 @@ async fn cutover_apart(
     let lock = sqlgen::lock_legacy(&state::on_legacy_side(&plan, st)?);
     lock_apart(session, &lock).await?;
     let outcome = cutover_locked(session, &plan, force).await;
-    let end = if outcome.is_ok() {
-        "commit"
-    } else {
-        "rollback"
-    };
     if let Some(l) = &session.legacy {
-        l.client
-            .batch_execute(end)
-            .await
-            .map_err(ImportError::db("releasing the legacy tables"))?;
+        // nothing was written there: either way the lock is released
+        l.end(outcome.is_ok()).await?;
     }
     let caught = outcome?;
     Ok(format!(
@@ -248,16 +241,15 @@ async fn contract_apart(session: &mut Session, st: &state::State) -> Result<Stri
     let Some(l) = &session.legacy else {
         return Err(ImportError::State("no legacy database".to_owned()));
     };
-    l.client
-        .batch_execute(&format!(
-            "begin;\nset local lock_timeout = '10s';\ndrop table {};\ndrop schema if exists {} cascade;",
+    l.begin(
+        &format!(
+            "set local lock_timeout = '10s';\ndrop table {};\ndrop schema if exists {} cascade;",
             tables.join(", "),
             ident(crate::sql::SCHEMA)
-        ))
-        .await
-        .map_err(ImportError::db(
-            "dropping the legacy tables in the legacy database (does something else depend on them?)",
-        ))?;
+        ),
+        "dropping the legacy tables in the legacy database (does something else depend on them?)",
+    )
+    .await?;
     let target = async {
         let tx = session
             .client
@@ -282,10 +274,7 @@ update {state} set legacy_url = null;",
             .map_err(ImportError::db("committing contract"))
     }
     .await;
-    let end = if target.is_ok() { "commit" } else { "rollback" };
-    let ended = l.client.batch_execute(end).await.map_err(ImportError::db(
-        "committing contract in the legacy database",
-    ));
+    let ended = l.end(target.is_ok()).await;
     target?;
     ended?;
     Ok(format!(

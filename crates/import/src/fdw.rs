@@ -236,6 +236,41 @@ impl Legacy {
         Ok(())
     }
 
+    /// Runs `sql` in a transaction of its own on the legacy database
+    /// (rolled back on failure, so the connection stays usable).
+    pub async fn in_transaction(
+        &self,
+        sql: &str,
+        context: &'static str,
+    ) -> Result<(), ImportError> {
+        self.begin(sql, context).await?;
+        self.end(true).await
+    }
+
+    /// Opens a transaction on the legacy database and runs `sql` in it,
+    /// leaving it open for [`Legacy::end`]; on failure it is rolled back.
+    pub async fn begin(&self, sql: &str, context: &'static str) -> Result<(), ImportError> {
+        self.client
+            .batch_execute("begin")
+            .await
+            .map_err(ImportError::db(
+                "starting a transaction in the legacy database",
+            ))?;
+        if let Err(e) = self.client.batch_execute(sql).await {
+            let _ = self.client.batch_execute("rollback").await;
+            return Err(ImportError::db(context)(e));
+        }
+        Ok(())
+    }
+
+    /// Commits (`commit`) or rolls back the transaction [`Legacy::begin`] opened.
+    pub async fn end(&self, commit: bool) -> Result<(), ImportError> {
+        self.client
+            .batch_execute(if commit { "commit" } else { "rollback" })
+            .await
+            .map_err(ImportError::db("ending the legacy database's transaction"))
+    }
+
     /// Whether the URL carries a password (which is then kept in the user
     /// mapping only while a command runs).
     pub fn has_password(&self) -> bool {

@@ -174,16 +174,15 @@ async fn backfill(session: &mut Session, st: &state::State) -> Result<String, Im
     if let Some(l) = &session.legacy {
         // first, and committed: a rollback stopped after it finds no
         // trigger to drop and does the rest
-        l.client
-            .batch_execute(&format!(
-                "begin;\nset local lock_timeout = '10s';\n{}truncate {};\ncommit;",
+        l.in_transaction(
+            &format!(
+                "set local lock_timeout = '10s';\n{}truncate {};",
                 sqlgen::drop_capture_triggers(&state::on_legacy_side(&plan, st)?),
                 own("changes")
-            ))
-            .await
-            .map_err(ImportError::db(
-                "dropping the capture triggers (in the legacy database)",
-            ))?;
+            ),
+            "dropping the capture triggers (in the legacy database)",
+        )
+        .await?;
     }
     let tx = session
         .client

@@ -119,7 +119,9 @@ impl Session {
     }
 
     /// [`Session::connect`], reading the legacy tables from another
-    /// database when `legacy` is given.
+    /// database when `legacy` is given. A URL with a password puts it in
+    /// the foreign server's user mapping: call [`Session::forget_password`]
+    /// when done (`run` does).
     pub async fn connect_with(
         url: &str,
         legacy: Option<&LegacyUrl>,
@@ -179,9 +181,10 @@ impl Session {
             url: url.to_owned(),
             legacy,
         };
-        // the password sits in the user mapping only while a command runs
+        // the password sits in the user mapping only while a command runs,
+        // and only when the legacy database is the one expand was given
         if let Some(l) = &session.legacy {
-            if l.has_password() && session.server_exists().await? {
+            if l.has_password() && session.server_exists().await? && session.state().await.is_ok() {
                 l.map_user(&session.client, fdw::SERVER, true).await?;
             }
         }

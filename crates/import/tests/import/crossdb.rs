@@ -364,3 +364,13 @@ async fn a_password_in_the_legacy_url_is_never_stored() {
     let mapped = count(&p.target, "select count(*) from pg_user_mapping").await;
     assert_eq!(mapped, 1);
 }
+
+#[tokio::test]
+async fn follow_is_refused_within_one_database() {
+    let db = support::legacy_db(support::size()).await;
+    let mut s = support::session(&db).await;
+    let err = dualwrite::follow(&mut s, std::future::ready(()))
+        .await
+        .expect_err("synchronous dual-write has nothing to follow");
+    assert!(matches!(err, ImportError::Usage(_)), "{err}");
+}
