@@ -150,12 +150,18 @@ async fn imports_from_another_database_with_legacy_writes_throughout() {
     let outcome = validate::validate(&mut s).await.expect("validate");
     assert!(outcome.is_clean(), "{}", outcome.render(0));
 
-    // writes right before cutover are caught up by it, under the legacy lock
+    // writes right before cutover are caught up by it, under the legacy
+    // lock; the old application keeps writing through it (a write that
+    // failed on the lock would fail the writer)
     support::write(&p.legacy, 2_000_000, 10).await;
+    let writer = Writer::start(&p.legacy, 3_000_000).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let text = cutover::cutover(&mut s, false, false)
         .await
         .expect("cutover");
     assert!(text.contains("caught up"), "{text}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(writer.stop().await > 0);
     assert_eq!(s.require().await.expect("state").phase, Phase::Cutover);
     assert!(
         cutover::cutover(&mut s, true, false).await.is_ok(),
