@@ -212,6 +212,27 @@ async fn rolled_back_apart_from(phase: Phase) {
     expand::expand(&mut s, support::MAPPING)
         .await
         .expect("expand");
+    if phase == Phase::Backfilling {
+        // interrupted: a few batches only, then the connection is gone
+        let writer = Writer::start(&p.legacy, 1_000).await;
+        let slow = BackfillArgs {
+            rows_per_second: 200,
+            ..args()
+        };
+        let run = tokio::time::timeout(
+            Duration::from_millis(1_500),
+            backfill::backfill(&mut s, &slow),
+        )
+        .await;
+        assert!(
+            run.is_err(),
+            "the backfill finished too soon to be interrupted"
+        );
+        writer.stop().await;
+        drop(s);
+        s = p.session().await;
+        assert_eq!(s.require().await.expect("state").phase, Phase::Backfilling);
+    }
     if phase >= Phase::Backfilled {
         let writer = Writer::start(&p.legacy, 1_000).await;
         backfill::backfill(&mut s, &args()).await.expect("backfill");
@@ -263,6 +284,11 @@ async fn rolled_back_apart_from(phase: Phase) {
 #[tokio::test]
 async fn rollback_apart_from_expand_leaves_both_databases_as_they_were() {
     rolled_back_apart_from(Phase::Expanded).await;
+}
+
+#[tokio::test]
+async fn rollback_apart_from_an_interrupted_backfill_leaves_both_databases_as_they_were() {
+    rolled_back_apart_from(Phase::Backfilling).await;
 }
 
 #[tokio::test]
@@ -379,4 +405,35 @@ async fn follow_is_refused_within_one_database() {
         .await
         .expect_err("synchronous dual-write has nothing to follow");
     assert!(matches!(err, ImportError::Usage(_)), "{err}");
+}
+
+#[tokio::test]
+async fn an_interrupted_backfill_from_another_database_resumes_and_validates_clean() {
+    let p = Pair::new().await;
+    let mut s = p.session().await;
+    expand::expand(&mut s, support::MAPPING)
+        .await
+        .expect("expand");
+    let writer = Writer::start(&p.legacy, 5_000).await;
+    let slow = BackfillArgs {
+        rows_per_second: 200,
+        ..args()
+    };
+    let run = tokio::time::timeout(
+        Duration::from_millis(1_500),
+        backfill::backfill(&mut s, &slow),
+    )
+    .await;
+    assert!(
+        run.is_err(),
+        "the backfill finished too soon to be interrupted"
+    );
+    drop(s);
+    let mut s = p.session().await;
+    let summary = backfill::backfill(&mut s, &args()).await.expect("resumed");
+    assert!(summary.resumed);
+    writer.stop().await;
+    dualwrite::enable(&mut s).await.expect("dual-write");
+    let outcome = validate::validate(&mut s).await.expect("validate");
+    assert!(outcome.is_clean(), "{}", outcome.render(0));
 }
