@@ -108,6 +108,16 @@ enum Command {
     /// (docs/IMPORT.md): check, expand, backfill, dual-write, validate,
     /// cutover, contract, rollback.
     Import {
+        /// The legacy database when it is not showtree's (DATABASE_URL):
+        /// its tables are read through postgres_fdw (docs/IMPORT.md). Give
+        /// the same one to every import command; its password is never stored.
+        #[arg(
+            long,
+            env = "SHOWTREE_LEGACY_URL",
+            global = true,
+            hide_env_values = true
+        )]
+        legacy_url: Option<showtree_import::fdw::LegacyUrl>,
         #[command(subcommand)]
         action: showtree_import::ImportCommand,
     },
@@ -243,9 +253,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let url = db.as_ref().map_or("", |d| d.url.as_str());
             Ok(showtree_audit::command(&args, url).await)
         }
-        Command::Import { action } => {
+        Command::Import { legacy_url, action } => {
             let db = resolve(&cli.db).await?;
-            Ok(showtree_import::run(action, &db.url).await)
+            Ok(showtree_import::run(action, &db.url, legacy_url.as_ref()).await)
         }
     }
 }

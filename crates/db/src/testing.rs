@@ -19,9 +19,19 @@ pub struct TestDb {
     name: String,
     url: String,
     admin_url: String,
+    /// Cluster-wide roles made for this database, dropped after it.
+    roles: std::sync::Mutex<Vec<String>>,
 }
 
 impl TestDb {
+    /// Drops the cluster-wide role `role` (made for this database's test)
+    /// right after the database, so no test leaves a role behind.
+    pub fn drop_role_with(&self, role: &str) {
+        if let Ok(mut roles) = self.roles.lock() {
+            roles.push(role.to_owned());
+        }
+    }
+
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -53,6 +63,11 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         let admin = self.admin_url.clone();
         let name = self.name.clone();
+        let roles = self
+            .roles
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default();
         // Drop runs inside the test's runtime; a fresh thread with its own
         // runtime avoids blocking (or nesting) it.
         let handle = std::thread::spawn(move || {
@@ -66,6 +81,14 @@ impl Drop for TestDb {
                     let _ = client
                         .batch_execute(&format!("drop database if exists \"{name}\" with (force)"))
                         .await;
+                    for role in roles {
+                        let _ = client
+                            .batch_execute(&format!(
+                                "drop role if exists \"{}\"",
+                                role.replace('"', "\"\"")
+                            ))
+                            .await;
+                    }
                 }
             });
         });
@@ -129,6 +152,7 @@ pub async fn empty_db() -> TestDb {
         url: url_with_database(&admin_url, &name),
         name,
         admin_url,
+        roles: std::sync::Mutex::default(),
     }
 }
 
@@ -219,5 +243,6 @@ pub async fn migrated_db() -> TestDb {
         url: url_with_database(&admin_url, &name),
         name,
         admin_url,
+        roles: std::sync::Mutex::default(),
     }
 }

@@ -155,16 +155,28 @@ pub async fn backfill(session: &mut Session, args: &BackfillArgs) -> Result<Summ
         summary.preflight = started.elapsed();
     }
     if st.phase == Phase::Expanded {
+        if let Some(l) = &session.legacy {
+            // committed before the phase moves on: rerunning the backfill
+            // (or rolling back expand) finds or removes them
+            let on_legacy = state::on_legacy_side(&plan, &st)?;
+            l.in_transaction(
+                &sqlgen::capture_triggers(&on_legacy),
+                "installing the change capture on the legacy tables (in the legacy database)",
+            )
+            .await?;
+        }
         let tx = session
             .client
             .transaction()
             .await
             .map_err(ImportError::db("starting the backfill"))?;
-        tx.batch_execute(&sqlgen::capture_triggers(&plan))
-            .await
-            .map_err(ImportError::db(
-                "installing the change capture on the legacy tables",
-            ))?;
+        if session.legacy.is_none() {
+            tx.batch_execute(&sqlgen::capture_triggers(&plan))
+                .await
+                .map_err(ImportError::db(
+                    "installing the change capture on the legacy tables",
+                ))?;
+        }
         // dropping an index waits for every reader of its table
         tx.batch_execute("set local lock_timeout = '10s'")
             .await

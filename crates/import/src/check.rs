@@ -7,6 +7,7 @@
 use showtree_db::migrate::Migrator;
 use tokio_postgres::{Client, IsolationLevel, Transaction};
 
+use crate::fdw::{self, Legacy};
 use crate::mapping::Mapping;
 use crate::plan::{self, Plan};
 use crate::report::Report;
@@ -16,6 +17,17 @@ use crate::{ImportError, state};
 
 /// Checks `mapping` against the database behind `client`; writes nothing.
 pub async fn check(client: &mut Client, mapping: &Mapping) -> Result<Report, ImportError> {
+    check_with(client, None, mapping).await
+}
+
+/// [`check`] with the legacy tables in another database when `legacy` is
+/// given: its catalog is read there, its rows through postgres_fdw objects
+/// made (and rolled back) in the check's transaction.
+pub async fn check_with(
+    client: &mut Client,
+    legacy: Option<&Legacy>,
+    mapping: &Mapping,
+) -> Result<Report, ImportError> {
     // one snapshot: rows written meanwhile cannot make a row look unresolved
     let tx = client
         .build_transaction()
@@ -24,7 +36,10 @@ pub async fn check(client: &mut Client, mapping: &Mapping) -> Result<Report, Imp
         .await
         .map_err(ImportError::db("starting the check's transaction"))?;
     showtree_in(&tx).await?;
-    let catalogs = state::read_catalogs(&tx, &mapping.schema).await?;
+    let catalogs = match legacy {
+        None => state::read_catalogs(&tx, &mapping.schema).await?,
+        Some(l) => state::read_catalogs_apart(&tx, &l.client, &mapping.schema).await?,
+    };
     if catalogs.legacy.is_empty() {
         let _ = tx.rollback().await;
         return Err(ImportError::Usage(format!(
@@ -32,7 +47,17 @@ pub async fn check(client: &mut Client, mapping: &Mapping) -> Result<Report, Imp
             mapping.schema
         )));
     }
-    let (plan, findings) = plan::compile(mapping, &catalogs);
+    let (mut plan, findings) = plan::compile(mapping, &catalogs);
+    if let (Some(l), true) = (legacy, findings.is_empty()) {
+        // the same plan, reading the legacy rows through foreign tables
+        l.attach(&tx, fdw::CHECK_SERVER, &mapping.schema, fdw::CHECK_SCHEMA)
+            .await?;
+        let foreign = Mapping {
+            schema: fdw::CHECK_SCHEMA.to_owned(),
+            ..mapping.clone()
+        };
+        plan = plan::compile(&foreign, &catalogs).0;
+    }
     let mut report = Report {
         findings,
         ..Report::default()

@@ -30,6 +30,14 @@ pub async fn cutover(
             )));
         }
     }
+    if session.legacy.is_some() {
+        if rename {
+            return Err(ImportError::Usage(
+                "--rename moves the legacy tables within their database; from another database (--legacy-url) cut over without it".to_owned(),
+            ));
+        }
+        return cutover_apart(session, &st, force).await;
+    }
     let outcome = validate::validate(session).await?;
     if !outcome.is_clean() && !force {
         return Err(ImportError::Other(format!(
@@ -63,6 +71,105 @@ pub async fn cutover(
     })
 }
 
+/// Cutover from another database: with the legacy tables held against
+/// writers (a transaction on the legacy database), the change log is
+/// drained to its end, validated, and the phase moves to cutover. The
+/// capture triggers stay on, as they do in one database, so a rollback of
+/// cutover catches up what the legacy application wrote since.
+async fn cutover_apart(
+    session: &mut Session,
+    st: &state::State,
+    force: bool,
+) -> Result<String, ImportError> {
+    let plan = session.plan(st).await?;
+    let lock = sqlgen::lock_legacy(&state::on_legacy_side(&plan, st)?);
+    lock_apart(session, &lock).await?;
+    let outcome = cutover_locked(session, &plan, force).await;
+    if let Some(l) = &session.legacy {
+        // nothing was written there: either way the lock is released
+        l.end(outcome.is_ok()).await?;
+    }
+    let caught = outcome?;
+    Ok(format!(
+        "cutover: {caught} last changes caught up; showtree is the system of record (legacy writes are only logged, in the legacy database, for a rollback)"
+    ))
+}
+
+/// Opens a transaction on the legacy database holding `lock` (retried
+/// while legacy writers hold the tables: a short timeout, below
+/// `deadlock_timeout`, so no legacy write fails on a deadlock with it).
+async fn lock_apart(session: &Session, lock: &str) -> Result<(), ImportError> {
+    let Some(l) = &session.legacy else {
+        return Err(ImportError::State("no legacy database".to_owned()));
+    };
+    let mut attempt = 0u64;
+    loop {
+        attempt += 1;
+        l.client
+            .batch_execute("begin; set local lock_timeout = '500ms'")
+            .await
+            .map_err(ImportError::db(
+                "starting the legacy database's transaction",
+            ))?;
+        match l.client.batch_execute(lock).await {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                let _ = l.client.batch_execute("rollback").await;
+                let busy = e.code().is_some_and(|c| {
+                    *c == tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE
+                        || *c == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
+                });
+                if !busy || attempt >= 30 {
+                    return Err(ImportError::db(
+                        "locking the legacy tables against writers (in the legacy database)",
+                    )(e));
+                }
+                tracing::info!(attempt, "legacy tables busy; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(100 * attempt.min(10))).await;
+            }
+        }
+    }
+}
+
+async fn cutover_locked(
+    session: &mut Session,
+    plan: &crate::plan::Plan,
+    force: bool,
+) -> Result<u64, ImportError> {
+    let mut caught = 0;
+    loop {
+        let n = dualwrite::drain(&mut session.client, plan).await?;
+        if n == 0 {
+            break;
+        }
+        caught += n;
+    }
+    let outcome = validate::validate(session).await?;
+    if !outcome.is_clean() && !force {
+        return Err(ImportError::Other(format!(
+            "{}\ncutover refused: validation found mismatches (fix them, or --force)",
+            outcome.render(20).trim_end()
+        )));
+    }
+    let tx = session
+        .client
+        .transaction()
+        .await
+        .map_err(ImportError::db("starting cutover"))?;
+    state::set_phase(&tx, Phase::Cutover).await?;
+    state::record(
+        &tx,
+        "cutover",
+        "finished",
+        &format!("{caught} changes caught up (another database)"),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(ImportError::db("committing cutover"))?;
+    Ok(caught)
+}
+
 /// Drops the legacy tables (after cutover, with --confirm). Irreversible.
 pub async fn contract(session: &mut Session) -> Result<String, ImportError> {
     let st = session.require().await?;
@@ -71,6 +178,9 @@ pub async fn contract(session: &mut Session) -> Result<String, ImportError> {
             "contract follows cutover; the import is at {}",
             st.phase.as_str()
         )));
+    }
+    if session.legacy.is_some() {
+        return contract_apart(session, &st).await;
     }
     let plan = session.plan(&st).await?;
     let tables: Vec<String> = plan.sources().iter().map(|t| plan.legacy(t)).collect();
@@ -109,6 +219,66 @@ pub async fn contract(session: &mut Session) -> Result<String, ImportError> {
         .map_err(ImportError::db("committing contract"))?;
     Ok(format!(
         "contract: dropped {} (the id maps stay in schema showtree_import)",
+        tables.join(", ")
+    ))
+}
+
+/// Contract from another database: the legacy tables and the import's
+/// schema (change log, capture triggers) dropped in the legacy database,
+/// and here the foreign server, foreign tables and, when expand created
+/// it, postgres_fdw; the change log becomes a local (empty) table again,
+/// and the state forgets the legacy database. Both sides are prepared in
+/// open transactions; the target commits first, then the legacy database
+/// (were that last commit to fail, the legacy tables are simply still there).
+async fn contract_apart(session: &mut Session, st: &state::State) -> Result<String, ImportError> {
+    let plan = session.plan(st).await?;
+    let on_legacy = state::on_legacy_side(&plan, st)?;
+    let tables: Vec<String> = on_legacy
+        .sources()
+        .iter()
+        .map(|t| on_legacy.legacy(t))
+        .collect();
+    let Some(l) = &session.legacy else {
+        return Err(ImportError::State("no legacy database".to_owned()));
+    };
+    l.begin(
+        &format!(
+            "set local lock_timeout = '10s';\ndrop table {};\ndrop schema if exists {} cascade;",
+            tables.join(", "),
+            ident(crate::sql::SCHEMA)
+        ),
+        "dropping the legacy tables in the legacy database (does something else depend on them?)",
+    )
+    .await?;
+    let target = async {
+        let tx = session
+            .client
+            .transaction()
+            .await
+            .map_err(ImportError::db("starting contract"))?;
+        tx.batch_execute(&format!(
+            "drop foreign table {changes};
+create table {changes} (seq bigserial primary key, legacy_table text not null, legacy_id text not null);
+{detach}
+update {state} set legacy_url = null;",
+            changes = own("changes"),
+            detach = crate::fdw::detach(st.created_fdw),
+            state = own("state"),
+        ))
+        .await
+        .map_err(ImportError::db("dropping the foreign server and tables"))?;
+        state::set_phase(&tx, Phase::Contracted).await?;
+        state::record(&tx, "contract", "finished", &tables.join(", ")).await?;
+        tx.commit()
+            .await
+            .map_err(ImportError::db("committing contract"))
+    }
+    .await;
+    let ended = l.end(target.is_ok()).await;
+    target?;
+    ended?;
+    Ok(format!(
+        "contract: dropped {} in the legacy database, and the foreign server here (the id maps stay in schema showtree_import)",
         tables.join(", ")
     ))
 }

@@ -27,7 +27,11 @@ const DRAIN_BATCH: i64 = 5_000;
 const SWITCH_BELOW: i64 = 2_000;
 
 /// Turns dual-write on; returns how many captured changes were caught up.
+/// Across databases it is asynchronous: see [`catch_up`] and [`follow`].
 pub async fn enable(session: &mut Session) -> Result<u64, ImportError> {
+    if session.legacy.is_some() {
+        return catch_up(session).await;
+    }
     let st = session.require().await?;
     match st.phase {
         Phase::Backfilled => {}
@@ -67,6 +71,104 @@ pub async fn enable(session: &mut Session) -> Result<u64, ImportError> {
     )
     .await?;
     Ok(caught)
+}
+
+/// Pause of [`follow`] when the log is empty.
+const FOLLOW_IDLE: Duration = Duration::from_millis(500);
+
+fn may_follow(phase: Phase) -> Result<(), ImportError> {
+    match phase {
+        Phase::Backfilled | Phase::DualWrite => Ok(()),
+        Phase::Backfilling => Err(ImportError::State(
+            "the backfill has not finished: run showtree import backfill (it resumes)".to_owned(),
+        )),
+        other => Err(ImportError::State(format!(
+            "dual-write follows the backfill; the import is at {}",
+            other.as_str()
+        ))),
+    }
+}
+
+/// Cross-database dual-write, one shot: the capture triggers stay on in
+/// the legacy database, and the change log is drained here until a round
+/// finds it empty (or ten rounds, under a legacy application that never
+/// pauses); the phase becomes dual-write. Returns how many changes it copied.
+pub async fn catch_up(session: &mut Session) -> Result<u64, ImportError> {
+    let st = session.require().await?;
+    may_follow(st.phase)?;
+    let plan = session.plan(&st).await?;
+    let mut caught = 0;
+    for _ in 0..10 {
+        let n = drain(&mut session.client, &plan).await?;
+        caught += n;
+        if n == 0 {
+            break;
+        }
+    }
+    if st.phase == Phase::Backfilled {
+        let tx = session
+            .client
+            .transaction()
+            .await
+            .map_err(ImportError::db("starting dual-write"))?;
+        state::set_phase(&tx, Phase::DualWrite).await?;
+        state::record(
+            &tx,
+            "dual-write",
+            "finished",
+            &format!("asynchronous (another database); {caught} changes caught up"),
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(ImportError::db("committing dual-write"))?;
+    }
+    Ok(caught)
+}
+
+/// Cross-database dual-write, continuous (`dual-write --follow`): after
+/// [`catch_up`], drains the change log batch by batch (each its own
+/// transaction), pausing while it is empty, until `stop` completes; the
+/// batch under way is finished first. Returns how many changes it copied.
+pub async fn follow(
+    session: &mut Session,
+    stop: impl Future<Output = ()>,
+) -> Result<u64, ImportError> {
+    if session.legacy.is_none() {
+        return Err(ImportError::Usage(
+            "--follow is for imports from another database (--legacy-url): here dual-write is synchronous".to_owned(),
+        ));
+    }
+    let mut caught = catch_up(session).await?;
+    let st = session.require().await?;
+    let plan = session.plan(&st).await?;
+    tokio::pin!(stop);
+    loop {
+        let tx = session
+            .client
+            .transaction()
+            .await
+            .map_err(ImportError::db("starting a catch-up batch"))?;
+        let n = drain_once(&tx, &plan, i64::MAX).await?;
+        tx.commit()
+            .await
+            .map_err(ImportError::db("committing a catch-up batch"))?;
+        caught += n;
+        if n > 0 {
+            tracing::debug!(changes = n, "dual-write batch copied");
+            tokio::select! {
+                biased;
+                () = &mut stop => return Ok(caught),
+                () = std::future::ready(()) => {}
+            }
+        } else {
+            tokio::select! {
+                biased;
+                () = &mut stop => return Ok(caught),
+                () = tokio::time::sleep(FOLLOW_IDLE) => {}
+            }
+        }
+    }
 }
 
 /// Changes waiting in the log.
@@ -197,12 +299,17 @@ pub async fn drain(client: &mut Client, plan: &Plan) -> Result<u64, ImportError>
 /// their current state: deletions first (dependents before what they
 /// depend on), then inserts and updates (in dependency order).
 async fn drain_once(c: &impl GenericClient, plan: &Plan, upto: i64) -> Result<u64, ImportError> {
+    // across databases the log is a foreign table: `seq = any (array(...))`
+    // ships as one remote delete, where `seq in (...)` would fetch and lock
+    // the whole log and delete its rows one by one
+    let take = if plan.schema == crate::fdw::FOREIGN_SCHEMA {
+        "delete from {changes} where seq = any (array(select seq from {changes} where seq <= $2 order by seq limit $1)) returning legacy_table, legacy_id"
+    } else {
+        "delete from {changes} where seq in (select seq from {changes} where seq <= $2 order by seq limit $1) returning legacy_table, legacy_id"
+    };
     let rows = c
         .query(
-            &format!(
-                "delete from {changes} where seq in (select seq from {changes} where seq <= $2 order by seq limit $1) returning legacy_table, legacy_id",
-                changes = own("changes")
-            ),
+            &take.replace("{changes}", &own("changes")),
             &[&DRAIN_BATCH, &upto],
         )
         .await

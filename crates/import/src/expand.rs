@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use showtree_db::migrate::Migrator;
 
 use crate::check;
+use crate::fdw;
 use crate::mapping::Mapping;
 use crate::sql::own;
 use crate::sqlgen;
@@ -19,7 +20,8 @@ pub async fn expand(session: &mut Session, text: &str) -> Result<(), ImportError
     match session.state().await? {
         None => {
             // a mapping that cannot apply is refused before anything is written
-            let report = check::check(&mut session.client, &mapping).await?;
+            let report =
+                check::check_with(&mut session.client, session.legacy.as_ref(), &mapping).await?;
             if !report.is_clean() {
                 return Err(ImportError::Problems(Box::new(report)));
             }
@@ -38,6 +40,9 @@ pub async fn expand(session: &mut Session, text: &str) -> Result<(), ImportError
                 }
             )));
         }
+    }
+    if let Some(l) = &session.legacy {
+        l.create_log().await?;
     }
     Migrator::embedded()
         .up(&mut session.client)
@@ -99,11 +104,25 @@ async fn begin(session: &mut Session, text: &str) -> Result<(), ImportError> {
     tx.batch_execute(&sqlgen::bookkeeping())
         .await
         .map_err(ImportError::db("creating the import's schema"))?;
+    let mut created_fdw = false;
+    if let Some(l) = &session.legacy {
+        created_fdw = !fdw::extension_installed(&tx).await?;
+        let schema = Mapping::parse(text)?.schema;
+        l.attach(&tx, fdw::SERVER, &schema, fdw::FOREIGN_SCHEMA)
+            .await?;
+        tx.batch_execute(&fdw::foreign_log())
+            .await
+            .map_err(ImportError::db(
+                "reading the legacy change log through postgres_fdw",
+            ))?;
+    }
+    let legacy_url = session.legacy.as_ref().map(|l| l.url.shown());
     let sha = hex::encode(Sha256::digest(text.as_bytes()));
     tx.execute(
         &format!(
-            "insert into {} (mapping, mapping_sha256, phase, created_showtree, migrated_from, created_meta)
-             values ($1, $2, $3, $4, $5, $6)",
+            "insert into {} (mapping, mapping_sha256, phase, created_showtree, migrated_from, created_meta,
+                             legacy_url, created_fdw)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
             own("state")
         ),
         &[
@@ -113,6 +132,8 @@ async fn begin(session: &mut Session, text: &str) -> Result<(), ImportError> {
             &created_showtree,
             &migrated_from,
             &created_meta,
+            &legacy_url,
+            &created_fdw,
         ],
     )
     .await

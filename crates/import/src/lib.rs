@@ -1,8 +1,9 @@
 //! `showtree import`: moves a PostgreSQL database laid out the old, flat
-//! way (STRATEGY.md, "Current State Analysis") into showtree's schema in
-//! the same database, in reversible phases recorded in a state table:
-//! check, expand, backfill, dual-write, validate, cutover, contract, and
-//! rollback of each. docs/IMPORT.md is the user's reference.
+//! way (STRATEGY.md, "Current State Analysis") into showtree's schema, in
+//! the same database or from another one (`--legacy-url`, [`fdw`]), in
+//! reversible phases recorded in a state table: check, expand, backfill,
+//! dual-write, validate, cutover, contract, and rollback of each.
+//! docs/IMPORT.md is the user's reference.
 
 pub mod backfill;
 pub mod catalog;
@@ -10,6 +11,7 @@ pub mod check;
 pub mod cutover;
 pub mod dualwrite;
 pub mod expand;
+pub mod fdw;
 pub mod indexes;
 pub mod legacy;
 pub mod mapping;
@@ -97,8 +99,14 @@ pub enum ImportCommand {
     /// Copy the legacy rows in batches, in primary-key order; resumable.
     Backfill(backfill::BackfillArgs),
     /// Catch up every row changed during the backfill and keep showtree
-    /// current with triggers on the legacy tables.
-    DualWrite,
+    /// current with triggers on the legacy tables (from another database:
+    /// drain the change log, once or with --follow until interrupted).
+    DualWrite {
+        /// From another database: keep draining the change log until
+        /// SIGINT or SIGTERM (the batch under way is finished; exit 0).
+        #[arg(long)]
+        follow: bool,
+    },
     /// Compare counts, per-column checksums and references; run the audit.
     Validate {
         /// At most this many row ids per mismatch (0: all).
@@ -131,10 +139,11 @@ pub enum ImportCommand {
     Status,
 }
 
-/// Runs an import command against `url`; prints its report and returns the
-/// exit code (0 ok, 1 problems or failure, 2 usage).
-pub async fn run(cmd: ImportCommand, url: &str) -> ExitCode {
-    match run_inner(cmd, url).await {
+/// Runs an import command against `url` (showtree's database), the legacy
+/// tables being in `legacy` when given, else in `url` too; prints its
+/// report and returns the exit code (0 ok, 1 problems or failure, 2 usage).
+pub async fn run(cmd: ImportCommand, url: &str, legacy: Option<&fdw::LegacyUrl>) -> ExitCode {
+    match run_inner(cmd, url, legacy).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(ImportError::Usage(msg)) => {
             eprintln!("error: {msg}");
@@ -152,12 +161,52 @@ pub async fn run(cmd: ImportCommand, url: &str) -> ExitCode {
     }
 }
 
-async fn run_inner(cmd: ImportCommand, url: &str) -> Result<(), ImportError> {
-    let mut session = state::Session::connect(url).await?;
+async fn run_inner(
+    cmd: ImportCommand,
+    url: &str,
+    legacy: Option<&fdw::LegacyUrl>,
+) -> Result<(), ImportError> {
+    let mut session = state::Session::connect_with(url, legacy).await?;
+    let done = command(&mut session, cmd).await;
+    let forgotten = session.forget_password().await;
+    done.and(forgotten)
+}
+
+/// Completes on SIGINT or SIGTERM; the handlers are installed at once
+/// (not when first polled), so a signal arriving before never kills the
+/// process midway through a batch.
+fn interrupted() -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            match (int, term) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn command(session: &mut state::Session, cmd: ImportCommand) -> Result<(), ImportError> {
     match cmd {
         ImportCommand::Check { mapping, max_ids } => {
             let (mapping, _) = Mapping::load(&mapping)?;
-            let report = check::check(&mut session.client, &mapping).await?;
+            let report =
+                check::check_with(&mut session.client, session.legacy.as_ref(), &mapping).await?;
             println!("{}", report.render(max_ids).trim_end());
             if !report.is_clean() {
                 return Err(ImportError::Other(
@@ -167,28 +216,38 @@ async fn run_inner(cmd: ImportCommand, url: &str) -> Result<(), ImportError> {
         }
         ImportCommand::Expand { mapping } => {
             let (_, text) = Mapping::load(&mapping)?;
-            expand::expand(&mut session, &text).await?;
+            expand::expand(session, &text).await?;
             println!("expanded: showtree's schema and the id maps are in place");
         }
         ImportCommand::Backfill(args) => {
-            let summary = backfill::backfill(&mut session, &args).await?;
+            let summary = backfill::backfill(session, &args).await?;
             println!("{summary}");
         }
-        ImportCommand::DualWrite => {
-            let caught = dualwrite::enable(&mut session).await?;
+        ImportCommand::DualWrite { follow: true } => {
+            let caught = dualwrite::follow(session, interrupted()).await?;
+            println!("dual-write stopped following: {caught} changes copied");
+        }
+        ImportCommand::DualWrite { follow: false } if session.legacy.is_some() => {
+            let caught = dualwrite::enable(session).await?;
+            println!(
+                "dual-write (asynchronous): {caught} logged changes caught up; run showtree import dual-write --follow to keep showtree current"
+            );
+        }
+        ImportCommand::DualWrite { follow: false } => {
+            let caught = dualwrite::enable(session).await?;
             println!(
                 "dual-write on: {caught} changes made during the backfill caught up; legacy writes now reach showtree"
             );
         }
         ImportCommand::Validate { max_ids } => {
-            let outcome = validate::validate(&mut session).await?;
+            let outcome = validate::validate(session).await?;
             println!("{}", outcome.render(max_ids).trim_end());
             if !outcome.is_clean() {
                 return Err(ImportError::Other("validation found mismatches".to_owned()));
             }
         }
         ImportCommand::Cutover { rename, force } => {
-            let text = cutover::cutover(&mut session, rename, force).await?;
+            let text = cutover::cutover(session, rename, force).await?;
             println!("{text}");
         }
         ImportCommand::Contract { confirm } => {
@@ -197,16 +256,16 @@ async fn run_inner(cmd: ImportCommand, url: &str) -> Result<(), ImportError> {
                     "contract drops the legacy tables for good; run it with --confirm".to_owned(),
                 ));
             }
-            let text = cutover::contract(&mut session).await?;
+            let text = cutover::contract(session).await?;
             println!("{text}");
         }
         ImportCommand::Rollback { all } => {
-            for line in rollback::rollback(&mut session, all).await? {
+            for line in rollback::rollback(session, all).await? {
                 println!("{line}");
             }
         }
         ImportCommand::Status => {
-            println!("{}", state::status(&mut session).await?.trim_end());
+            println!("{}", state::status(session).await?.trim_end());
         }
     }
     Ok(())

@@ -17,7 +17,7 @@ use crate::plan::{self, UnitKind};
 use crate::sql::{SCHEMA, ident, own, qualified};
 use crate::sqlgen;
 use crate::state::{self, Phase, RENAMED_SCHEMA, Session};
-use crate::{ImportError, dualwrite, indexes};
+use crate::{ImportError, dualwrite, fdw, indexes};
 
 /// Rolls back the latest phase, or every phase with `all`; returns what it did.
 pub async fn rollback(session: &mut Session, all: bool) -> Result<Vec<String>, ImportError> {
@@ -35,6 +35,14 @@ pub async fn rollback(session: &mut Session, all: bool) -> Result<Vec<String>, I
                     "contract dropped the legacy tables: it cannot be rolled back".to_owned(),
                 ));
             }
+            Phase::Cutover if session.legacy.is_some() => {
+                phase_back(session, Phase::DualWrite, "cutover").await?;
+                "rolled back cutover: dual-write (asynchronous: showtree import dual-write --follow) again; the changes logged since cutover are caught up by it".to_owned()
+            }
+            Phase::DualWrite if session.legacy.is_some() => {
+                phase_back(session, Phase::Backfilled, "dual-write").await?;
+                "rolled back dual-write: the legacy database's capture triggers keep recording changes".to_owned()
+            }
             Phase::Cutover => cutover(session, &st).await?,
             Phase::DualWrite => dual_write(session, &st).await?,
             Phase::Backfilling | Phase::Backfilled => backfill(session, &st).await?,
@@ -45,6 +53,21 @@ pub async fn rollback(session: &mut Session, all: bool) -> Result<Vec<String>, I
             return Ok(done);
         }
     }
+}
+
+/// Cross-database dual-write and cutover only move the phase: the capture
+/// triggers stay on throughout, so nothing else changes.
+async fn phase_back(session: &mut Session, phase: Phase, what: &str) -> Result<(), ImportError> {
+    let tx = session
+        .client
+        .transaction()
+        .await
+        .map_err(ImportError::db("starting the rollback"))?;
+    state::set_phase(&tx, phase).await?;
+    state::record(&tx, "rollback", what, "another database").await?;
+    tx.commit()
+        .await
+        .map_err(ImportError::db("committing the rollback"))
 }
 
 async fn cutover(session: &mut Session, st: &state::State) -> Result<String, ImportError> {
@@ -148,6 +171,19 @@ async fn backfill(session: &mut Session, st: &state::State) -> Result<String, Im
         .unit_of(UnitKind::Organization)
         .map(|u| u.map_table())
         .ok_or_else(|| ImportError::State("the mapping has no organizations".to_owned()))?;
+    if let Some(l) = &session.legacy {
+        // first, and committed: a rollback stopped after it finds no
+        // trigger to drop and does the rest
+        l.in_transaction(
+            &format!(
+                "set local lock_timeout = '10s';\n{}truncate {};",
+                sqlgen::drop_capture_triggers(&state::on_legacy_side(&plan, st)?),
+                own("changes")
+            ),
+            "dropping the capture triggers (in the legacy database)",
+        )
+        .await?;
+    }
     let tx = session
         .client
         .transaction()
@@ -156,9 +192,11 @@ async fn backfill(session: &mut Session, st: &state::State) -> Result<String, Im
     tx.batch_execute("set local lock_timeout = '10s'")
         .await
         .map_err(ImportError::db("setting a lock timeout"))?;
-    tx.batch_execute(&sqlgen::drop_capture_triggers(&plan))
-        .await
-        .map_err(ImportError::db("dropping the capture triggers"))?;
+    if session.legacy.is_none() {
+        tx.batch_execute(&sqlgen::drop_capture_triggers(&plan))
+            .await
+            .map_err(ImportError::db("dropping the capture triggers"))?;
+    }
     // every row of the imported organizations, with showtree's triggers off
     // (nothing is audited, no cascade is needed: every table is emptied of them)
     tx.batch_execute("set local session_replication_role = replica")
@@ -217,7 +255,9 @@ async fn backfill(session: &mut Session, st: &state::State) -> Result<String, Im
     // the indexes the backfill dropped for its copy, over the emptied tables
     indexes::restore_in(&tx).await?;
     let mut clear: Vec<String> = plan.units.iter().map(|u| u.map_table()).collect();
-    clear.push(own("changes"));
+    if session.legacy.is_none() {
+        clear.push(own("changes"));
+    }
     clear.push(own("errors"));
     tx.batch_execute(&format!(
         "truncate {};\nupdate {} set last_key = null, rows = 0, done = false;",
@@ -264,6 +304,11 @@ async fn expand(session: &mut Session, st: &state::State) -> Result<String, Impo
         .await
         .map_err(ImportError::db("committing the rollback of expand"))?;
     let mut what = vec!["the import's schema".to_owned()];
+    if let Some(l) = &session.legacy {
+        // before the state goes: a rollback stopped midway can run again
+        l.drop_log().await?;
+        what.push("the legacy database's change log".to_owned());
+    }
     if st.created_showtree {
         let reverted = Migrator::embedded()
             .down_to(&mut session.client, st.migrated_from)
@@ -272,6 +317,10 @@ async fn expand(session: &mut Session, st: &state::State) -> Result<String, Impo
         what.push(format!("{} showtree migrations", reverted.len()));
     }
     let mut drop = format!("drop schema {} cascade;", ident(SCHEMA));
+    if session.legacy.is_some() {
+        drop += &fdw::detach(st.created_fdw);
+        what.push("the foreign server and tables".to_owned());
+    }
     if st.created_meta {
         drop += "drop schema if exists showtree_meta cascade;";
         what.push("showtree_meta".to_owned());

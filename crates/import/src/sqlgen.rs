@@ -21,6 +21,8 @@ create table {schema}.state (
   migrated_from bigint not null,
   created_meta boolean not null,
   renamed_to text,
+  legacy_url text,
+  created_fdw boolean not null default false,
   updated_at timestamptz not null default now()
 );
 create table {schema}.history (

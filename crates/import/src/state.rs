@@ -9,6 +9,7 @@ use tokio_postgres::{Client, GenericClient, NoTls};
 
 use crate::ImportError;
 use crate::catalog;
+use crate::fdw::{self, Legacy, LegacyUrl};
 use crate::mapping::Mapping;
 use crate::plan::{self, Catalogs, Plan};
 use crate::report::Report;
@@ -90,6 +91,10 @@ pub struct State {
     pub created_meta: bool,
     /// Where cutover moved the legacy tables.
     pub renamed_to: Option<String>,
+    /// The legacy database when it is another one (without its password).
+    pub legacy_url: Option<String>,
+    /// Whether expand created postgres_fdw (cross-database mode).
+    pub created_fdw: bool,
 }
 
 /// A connection holding the import's lock for its lifetime.
@@ -99,6 +104,8 @@ pub struct Session {
     pub client: Client,
     /// Where it connects.
     pub url: String,
+    /// The legacy database, when it is another one (`--legacy-url`).
+    pub legacy: Option<Legacy>,
 }
 
 /// How long a command waits for the import's lock.
@@ -108,6 +115,17 @@ impl Session {
     /// Connects as application `showtree import`, checks the role may do
     /// what the import does, and takes the import's lock.
     pub async fn connect(url: &str) -> Result<Session, ImportError> {
+        Session::connect_with(url, None).await
+    }
+
+    /// [`Session::connect`], reading the legacy tables from another
+    /// database when `legacy` is given. A URL with a password puts it in
+    /// the foreign server's user mapping: call [`Session::forget_password`]
+    /// when done (`run` does).
+    pub async fn connect_with(
+        url: &str,
+        legacy: Option<&LegacyUrl>,
+    ) -> Result<Session, ImportError> {
         let client = connect(url).await?;
         let superuser: bool = client
             .query_one(
@@ -145,15 +163,82 @@ impl Session {
             .batch_execute("reset lock_timeout")
             .await
             .map_err(ImportError::db("resetting the lock timeout"))?;
-        Ok(Session {
+        let legacy = match legacy {
+            Some(u) => {
+                let l = Legacy::connect(u).await?;
+                if identity(&client).await? == identity(&l.client).await? {
+                    return Err(ImportError::Usage(
+                        "--legacy-url names showtree's own database: run the import without it"
+                            .to_owned(),
+                    ));
+                }
+                Some(l)
+            }
+            None => None,
+        };
+        let session = Session {
             client,
             url: url.to_owned(),
-        })
+            legacy,
+        };
+        // the password sits in the user mapping only while a command runs,
+        // and only when the legacy database is the one expand was given
+        if let Some(l) = &session.legacy {
+            if l.has_password() && session.server_exists().await? && session.state().await.is_ok() {
+                l.map_user(&session.client, fdw::SERVER, true).await?;
+            }
+        }
+        Ok(session)
     }
 
-    /// The state row, or None before expand.
+    /// Whether the cross-database mode's foreign server exists here.
+    pub async fn server_exists(&self) -> Result<bool, ImportError> {
+        Ok(self
+            .client
+            .query_one(
+                "select exists (select from pg_foreign_server where srvname = $1)",
+                &[&fdw::SERVER],
+            )
+            .await
+            .map_err(ImportError::db("looking for the legacy database's server"))?
+            .get(0))
+    }
+
+    /// Takes the legacy database's password out of the user mapping
+    /// (at the end of every command).
+    pub async fn forget_password(&self) -> Result<(), ImportError> {
+        if let Some(l) = &self.legacy {
+            if l.has_password() && self.server_exists().await? {
+                l.map_user(&self.client, fdw::SERVER, false).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The state row, or None before expand; refuses a legacy database
+    /// other than the one expand was given.
     pub async fn state(&self) -> Result<Option<State>, ImportError> {
-        load(&self.client).await
+        let st = load(&self.client).await?;
+        if let Some(s) = &st {
+            let given = self.legacy.as_ref().map(|l| l.url.shown());
+            if s.legacy_url != given {
+                return Err(ImportError::Usage(match (&s.legacy_url, given) {
+                    (Some(stored), None) => format!(
+                        "this import reads its legacy tables from {stored}: give the same --legacy-url (or SHOWTREE_LEGACY_URL)"
+                    ),
+                    (Some(stored), Some(g)) => format!(
+                        "this import reads its legacy tables from {stored}, not {g}: give the same --legacy-url"
+                    ),
+                    (None, _) => "this import reads its legacy tables from this database: run it without --legacy-url".to_owned(),
+                }));
+            }
+        }
+        Ok(st)
+    }
+
+    /// The legacy database, in cross-database mode.
+    pub fn legacy(&self) -> Option<&Legacy> {
+        self.legacy.as_ref()
     }
 
     /// The state, which must exist.
@@ -169,7 +254,16 @@ impl Session {
         if let Some(schema) = &state.renamed_to {
             mapping.schema = schema.clone();
         }
-        let catalogs = read_catalogs(&self.client, &mapping.schema).await?;
+        let catalogs = match &self.legacy {
+            None => read_catalogs(&self.client, &mapping.schema).await?,
+            Some(l) => {
+                let catalogs =
+                    read_catalogs_apart(&self.client, &l.client, &mapping.schema).await?;
+                // the generated SQL reads the foreign tables
+                mapping.schema = fdw::FOREIGN_SCHEMA.to_owned();
+                catalogs
+            }
+        };
         let (plan, findings) = plan::compile(&mapping, &catalogs);
         if !findings.is_empty() {
             return Err(ImportError::Problems(Box::new(Report {
@@ -179,6 +273,18 @@ impl Session {
         }
         Ok(plan)
     }
+}
+
+/// Which cluster and database a connection reaches.
+async fn identity(c: &Client) -> Result<(i64, String), ImportError> {
+    let row = c
+        .query_one(
+            "select system_identifier, current_database()::text from pg_control_system()",
+            &[],
+        )
+        .await
+        .map_err(ImportError::db("identifying the database"))?;
+    Ok((row.get(0), row.get(1)))
 }
 
 /// Connects to `url`, spawning the connection's task.
@@ -200,17 +306,43 @@ pub async fn connect(url: &str) -> Result<Client, ImportError> {
 
 /// The legacy schema's tables and showtree's (`showtree.*`, `auth.*`).
 pub async fn read_catalogs(c: &impl GenericClient, legacy: &str) -> Result<Catalogs, ImportError> {
-    let legacy_tables = catalog::tables(c, legacy).await?;
+    Ok(Catalogs {
+        legacy: catalog::tables(c, legacy).await?,
+        target: target_tables(c).await?,
+    })
+}
+
+async fn target_tables(
+    c: &impl GenericClient,
+) -> Result<std::collections::BTreeMap<String, catalog::Table>, ImportError> {
     let mut target = std::collections::BTreeMap::new();
     for schema in ["showtree", "auth"] {
         for (name, t) in catalog::tables(c, schema).await? {
             target.insert(format!("{schema}.{name}"), t);
         }
     }
+    Ok(target)
+}
+
+/// [`read_catalogs`] with the legacy tables in another database.
+pub async fn read_catalogs_apart(
+    target: &impl GenericClient,
+    legacy_db: &impl GenericClient,
+    legacy: &str,
+) -> Result<Catalogs, ImportError> {
     Ok(Catalogs {
-        legacy: legacy_tables,
-        target,
+        legacy: catalog::tables(legacy_db, legacy).await?,
+        target: target_tables(target).await?,
     })
+}
+
+/// `plan` naming the legacy tables as the legacy database has them (the
+/// mapping's schema), for what runs there (triggers, locks).
+pub fn on_legacy_side(plan: &Plan, state: &State) -> Result<Plan, ImportError> {
+    let mapping = Mapping::parse(&state.mapping)?;
+    let mut p = plan.clone();
+    p.schema = mapping.schema;
+    Ok(p)
 }
 
 /// The state row, or None when the import's schema does not exist.
@@ -221,7 +353,9 @@ pub async fn load(c: &impl GenericClient) -> Result<Option<State>, ImportError> 
     let Some(row) = c
         .query_opt(
             &format!(
-                "select phase, mapping, created_showtree, migrated_from, created_meta, renamed_to from {}",
+                "select phase, mapping, created_showtree, migrated_from, created_meta, renamed_to,
+                        to_jsonb(s) ->> 'legacy_url', coalesce((to_jsonb(s) ->> 'created_fdw')::boolean, false)
+                   from {} s",
                 own("state")
             ),
             &[],
@@ -238,6 +372,8 @@ pub async fn load(c: &impl GenericClient) -> Result<Option<State>, ImportError> 
         migrated_from: row.get(3),
         created_meta: row.get(4),
         renamed_to: row.get(5),
+        legacy_url: row.get(6),
+        created_fdw: row.get(7),
     }))
 }
 
@@ -281,6 +417,13 @@ pub async fn status(session: &mut Session) -> Result<String, ImportError> {
     let _ = writeln!(out, "phase: {}", state.phase.as_str());
     if let Some(r) = &state.renamed_to {
         let _ = writeln!(out, "legacy tables moved to schema {r}");
+    }
+    if let Some(u) = &state.legacy_url {
+        let _ = writeln!(
+            out,
+            "legacy tables read from {u} (postgres_fdw, schema {}); dual-write is asynchronous: showtree import dual-write --follow",
+            fdw::FOREIGN_SCHEMA
+        );
     }
     for row in c
         .query(

@@ -92,7 +92,7 @@ async fn concurrent_dual_writes_of_one_stage_keep_schedule_conflicts_exact() {
         .collect();
     // four writers insert overlapping items at one location of two
     // productions and move items between them, in opposite directions
-    let url = showtree_db::connect::url_with_user(db.url(), "showtree_test_legacy_app");
+    let url = showtree_db::connect::url_with_user(db.url(), &support::app_role(&db));
     let mut writers = Vec::new();
     for w in 0..4i64 {
         let client = testing::connect(&url).await;
@@ -188,7 +188,7 @@ async fn a_dual_written_event_takes_the_lock_api_writers_of_its_location_take() 
         .expect("an imported event");
     let (legacy_id, key): (String, i64) = (row.get(0), row.get(1));
 
-    let url = showtree_db::connect::url_with_user(db.url(), "showtree_test_legacy_app");
+    let url = showtree_db::connect::url_with_user(db.url(), &support::app_role(&db));
     let mut app = testing::connect(&url).await;
     let tx = app.transaction().await.expect("begin");
     tx.execute(

@@ -3,6 +3,7 @@
 
 mod check;
 mod concurrency;
+mod crossdb;
 mod indexes;
 mod path;
 mod rollback;

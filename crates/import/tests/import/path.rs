@@ -123,7 +123,7 @@ async fn dual_write_copies_legacy_writes_in_the_writers_transaction() {
     dualwrite::enable(&mut s).await.expect("dual-write");
     let app = showtree_db::testing::connect(&showtree_db::connect::url_with_user(
         db.url(),
-        "showtree_test_legacy_app",
+        &support::app_role(&db),
     ))
     .await;
     // a status the legacy application may set but showtree's transitions

@@ -30,6 +30,12 @@ pub async fn legacy_db(size: Size) -> TestDb {
     db
 }
 
+/// The old application's own role in `db` (no superuser, no bypassrls):
+/// one per test database, dropped with it.
+pub fn app_role(db: &TestDb) -> String {
+    format!("{}_legacy_app", db.name())
+}
+
 /// A database with nothing but the legacy tables: expand migrates it.
 pub async fn bare_legacy_db(size: Size) -> TestDb {
     let db = testing::empty_db().await;
@@ -42,13 +48,12 @@ async fn fill(db: &TestDb, size: Size) {
     legacy::create(&c).await.expect("legacy layout");
     legacy::generate(&c, size).await.expect("legacy rows");
     // the old application's own role: no superuser, no bypassrls
-    c.batch_execute(
-        "do $$ begin
-           create role showtree_test_legacy_app login;
-         exception when duplicate_object or unique_violation then null;
-         end $$;
-         grant select, insert, update, delete on all tables in schema public to showtree_test_legacy_app;",
-    )
+    let role = app_role(db);
+    db.drop_role_with(&role);
+    c.batch_execute(&format!(
+        "create role \"{role}\" login;
+         grant select, insert, update, delete on all tables in schema public to \"{role}\";"
+    ))
     .await
     .expect("legacy application role");
 }
@@ -80,7 +85,7 @@ impl Writer {
     /// Starts writing to `db`'s legacy tables as the legacy application's
     /// role, steps numbered from `first`.
     pub async fn start(db: &TestDb, first: u64) -> Writer {
-        let url = showtree_db::connect::url_with_user(db.url(), "showtree_test_legacy_app");
+        let url = showtree_db::connect::url_with_user(db.url(), &app_role(db));
         let client = testing::connect(&url).await;
         let stop = Arc::new(AtomicBool::new(false));
         let count = Arc::new(AtomicU64::new(0));
@@ -114,7 +119,7 @@ impl Writer {
 
 /// A fixed number of legacy writes, now.
 pub async fn write(db: &TestDb, first: u64, n: u64) {
-    let url = showtree_db::connect::url_with_user(db.url(), "showtree_test_legacy_app");
+    let url = showtree_db::connect::url_with_user(db.url(), &app_role(db));
     let client = testing::connect(&url).await;
     for step in first..first + n {
         legacy::churn(&client, step)
