@@ -533,7 +533,8 @@ pub fn rls_script(user: Uuid, statement: &str) -> String {
     format!(
         "\\startpipeline\n\
          begin;\n\
-         select set_config('request.jwt.claims', {}, true), set_config('role', 'authenticated', true);\n\
+         select set_config('request.jwt.claims', {}, true), \
+         set_config('request.jwt.claim.sub', '{user}', true), set_config('role', 'authenticated', true);\n\
          \\endpipeline\n\
          {statement};\n\
          commit;\n",
@@ -594,8 +595,8 @@ async fn in_context(app: &Client, user: Uuid, sql: &str) -> anyhow::Result<tokio
 
 async fn set_context(app: &Client, user: Uuid) -> anyhow::Result<()> {
     app.query_one(
-        "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
-        &[&claims(user)],
+        showtree_db::pool::SET_CONTEXT,
+        &[&claims(user), &user.to_string(), &"authenticated"],
     )
     .await
     .context("setting the caller's context")?;
@@ -814,7 +815,7 @@ impl AccessReport {
              below is {} s of pgbench each way (`-M prepared -c {} -j {}`, custom scripts), in \
              {} runs each way alternating (a) and (b), so that a change in the machine's load \
              hits both: **(a)** as `authenticator`, `begin` and \
-             `set_config('request.jwt.claims', ...), set_config('role', 'authenticated', true)` \
+             `set_config('request.jwt.claims', ...), set_config('request.jwt.claim.sub', ...), set_config('role', 'authenticated', true)` \
              sent together between `\\startpipeline` and `\\endpipeline` (one round trip, as \
              `pool::Db::run_as` does), then the statement, then `commit`; **(b)** as the \
              superuser (RLS bypassed), `begin`, the same statement, `commit`. Both make three \

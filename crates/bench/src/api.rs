@@ -1179,7 +1179,7 @@ impl ApiReport {
             "Each row is an HTTP run of {d} s, then a pgbench run of {d} s (`-M extended -c \
              <clients> -j {j}`, one custom script per target, picked at random per transaction) \
              of the statements the service executes for that route, as `authenticator`: `begin`, \
-             `set_config('request.jwt.claims', ...), set_config('role', 'authenticated', true)` \
+             `set_config('request.jwt.claims', ...), set_config('request.jwt.claim.sub', ...), set_config('role', 'authenticated', true)` \
              (with the claims JSON the service sets for that token) and the route's first \
              statement pipelined (one round trip, as `pool::Db::run_as` does), the route's other \
              statements, `commit`. HTTP rps counts 2xx responses; *HTTP ÷ pgbench* is HTTP rps \

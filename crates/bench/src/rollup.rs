@@ -984,8 +984,8 @@ async fn measure_read(
 
 async fn set_context(app: &Client, user: Uuid) -> anyhow::Result<()> {
     app.query_one(
-        "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
-        &[&claims(user)],
+        showtree_db::pool::SET_CONTEXT,
+        &[&claims(user), &user.to_string(), &"authenticated"],
     )
     .await
     .context("setting the caller's context")?;

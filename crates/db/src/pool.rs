@@ -1,8 +1,9 @@
 //! The service's connection pool and the only way to reach tenant data: a
 //! transaction opened for a caller.
 //!
-//! Every transaction sets the caller's claims (`request.jwt.claims`) and
-//! `role authenticated` (the PostgREST convention), pipelined with `begin`
+//! Every transaction sets the caller's claims (`request.jwt.claims`, and
+//! their `sub` as `request.jwt.claim.sub`) and `role authenticated` (the
+//! PostgREST convention), pipelined with `begin`
 //! and the transaction's first statement, so the context costs no round
 //! trip of its own. The pool logs in as the
 //! `authenticator` role, which holds no privilege of its own: without a
@@ -29,9 +30,12 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(3);
 /// connections wait about 1,024 / throughput seconds), not a fault.
 const POOL_WAIT: Duration = Duration::from_secs(10);
 
-/// Sets the caller's context for the current transaction only.
-const SET_CONTEXT: &str = "select set_config('request.jwt.claims', $1, true), \
-     set_config('role', $2, true)";
+/// Sets the caller's context for the current transaction only: the claims
+/// as PostgREST sets them (`$1`), their `sub` alone as well (`$2`, empty
+/// without a user: what `private.caller_id()` and `auth.uid()` read first,
+/// so no policy parses the claims' JSON), and the role (`$3`).
+pub const SET_CONTEXT: &str = "select set_config('request.jwt.claims', $1, true), \
+     set_config('request.jwt.claim.sub', $2, true), set_config('role', $3, true)";
 
 /// Who a transaction runs for.
 #[derive(Debug, Clone)]
@@ -115,7 +119,8 @@ impl Db {
         E: From<DbError>,
     {
         let claims = caller.claims.to_string();
-        self.run(&claims, "authenticated", f).await
+        self.run(&claims, &caller.user_id.to_string(), "authenticated", f)
+            .await
     }
 
     /// Runs `f` in one transaction without a caller (`role anon`): signup,
@@ -128,7 +133,7 @@ impl Db {
     where
         E: From<DbError>,
     {
-        self.run("{\"role\":\"anon\"}", "anon", f).await
+        self.run("{\"role\":\"anon\"}", "", "anon", f).await
     }
 
     /// Runs `f` in one transaction as `authenticated` with no user: the
@@ -141,13 +146,14 @@ impl Db {
     where
         E: From<DbError>,
     {
-        self.run("{\"role\":\"authenticated\"}", "authenticated", f)
+        self.run("{\"role\":\"authenticated\"}", "", "authenticated", f)
             .await
     }
 
     async fn run<T, E>(
         &self,
         claims: &str,
+        sub: &str,
         role: &str,
         f: impl AsyncFnOnce(&Conn) -> Result<T, E>,
     ) -> Result<T, E>
@@ -175,7 +181,7 @@ impl Db {
         // statements can only run inside the caller's context (a failed
         // context aborts the transaction, so they fail too; without `begin`
         // they would run as `authenticator`, which may touch nothing).
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&claims, &role];
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&claims, &sub, &role];
         let (begin, context, result) = tokio::join!(
             biased;
             client.batch_execute("begin"),

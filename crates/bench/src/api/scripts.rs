@@ -36,13 +36,20 @@ pub struct StoredReply {
 /// `\gset`: pgbench refuses it in a pipeline) sent together, one round
 /// trip, as `Db::run_as` does.
 pub fn context_with(claims: &str, first: &str) -> String {
+    // the claims' `sub`, set alone as well (`pool::SET_CONTEXT`)
+    let sub = serde_json::from_str::<serde_json::Value>(claims)
+        .ok()
+        .and_then(|c| c.get("sub").and_then(|s| s.as_str()).map(str::to_owned))
+        .unwrap_or_default();
     format!(
         "\\startpipeline\n\
          begin;\n\
-         select set_config('request.jwt.claims', {}, true), set_config('role', 'authenticated', true);\n\
+         select set_config('request.jwt.claims', {}, true), \
+         set_config('request.jwt.claim.sub', {}, true), set_config('role', 'authenticated', true);\n\
          {first}\
          \\endpipeline\n",
-        quote_literal(claims)
+        quote_literal(claims),
+        quote_literal(&sub)
     )
 }
 
@@ -190,6 +197,11 @@ mod tests {
                 script.contains(&format!(
                     "\\startpipeline\nbegin;\nselect set_config('request.jwt.claims', '{CLAIMS}', true)"
                 )),
+                "{script}"
+            );
+            // the claims' sub alone too, as `pool::SET_CONTEXT` sets it
+            assert!(
+                script.contains("set_config('request.jwt.claim.sub', 'x', true)"),
                 "{script}"
             );
             assert!(script.contains("\\endpipeline\n"), "{script}");
