@@ -168,6 +168,48 @@ async fn world() -> World {
     }
 }
 
+/// `auth.uid()`, `auth.role()` and `auth.jwt()` read the caller's context,
+/// and showtree's shims of them are inlined into their callers (migration
+/// 0019: with a SET clause every call planned the body again).
+#[tokio::test]
+async fn the_auth_shims_read_the_context_and_are_inlined() {
+    let db = testing::migrated_db().await;
+    let admin = db.client().await;
+    let app = db.app_db();
+    let (owner, _) = signup(&app, "owner@shims.test", "Shims").await;
+    let (uid, role, sub): (Uuid, String, String) = app
+        .run_as(&owner, async |c| {
+            let row = c
+                .query_one("select auth.uid(), auth.role(), auth.jwt() ->> 'sub'", &[])
+                .await
+                .map_err(DbError::from)?;
+            Ok::<_, DbError>((row.get(0), row.get(1), row.get(2)))
+        })
+        .await
+        .expect("auth functions");
+    assert_eq!(uid, owner.user_id);
+    assert_eq!(role, "authenticated");
+    assert_eq!(sub, owner.user_id.to_string());
+    let none: Option<Uuid> = admin
+        .query_one("select auth.uid()", &[])
+        .await
+        .expect("no context")
+        .get(0);
+    assert_eq!(none, None, "no context, no user");
+    for f in ["auth.uid()", "auth.role()", "auth.jwt()"] {
+        let plan = admin
+            .query(&format!("explain (verbose, costs off) select {f}"), &[])
+            .await
+            .expect("explain")
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(!plan.contains(f), "{f} not inlined: {plan}");
+        assert!(plan.contains("current_setting"), "{plan}");
+    }
+}
+
 #[tokio::test]
 async fn the_service_role_without_a_context_reads_and_writes_nothing() {
     let w = world().await;
