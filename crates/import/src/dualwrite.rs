@@ -100,8 +100,10 @@ pub async fn enable_async(session: &mut Session) -> Result<u64, ImportError> {
     catch_up(session).await
 }
 
-/// Pause of [`follow`] when the log is empty.
-const FOLLOW_IDLE: Duration = Duration::from_millis(500);
+/// Pause of [`follow`] when the log is empty: it bounds showtree's lag
+/// behind a legacy application that writes now and then (an empty drain
+/// costs one index probe of the log).
+pub const FOLLOW_IDLE: Duration = Duration::from_millis(100);
 
 fn may_follow(phase: Phase) -> Result<(), ImportError> {
     match phase {
