@@ -105,22 +105,20 @@ async fn cutover_async(
     lock_on(&locker, &sqlgen::lock_legacy(&plan), "").await?;
     let outcome = async {
         let caught = cutover_locked(session, &plan, force, None).await?;
-        let mut sql = String::new();
         if rename {
             // the drain and validate are done: only legacy readers may
             // hold the tables now, so wait for them a little longer
-            sql += "set local lock_timeout = '10s';\n";
-            sql += &rename_sql(&plan);
+            locker
+                .batch_execute(&format!(
+                    "set local lock_timeout = '10s';\n{}",
+                    rename_sql(&plan)
+                ))
+                .await
+                .map_err(ImportError::db(
+                    "moving the legacy tables into schema showtree_legacy",
+                ))?;
         }
-        sql += &format!(
-            "update {} set phase = {}, updated_at = now();\n",
-            own("state"),
-            crate::sql::lit(Phase::Cutover.as_str())
-        );
-        locker
-            .batch_execute(&sql)
-            .await
-            .map_err(ImportError::db("moving the phase to cutover"))?;
+        state::set_phase(&locker, Phase::Cutover).await?;
         state::record(
             &locker,
             "cutover",
