@@ -6,11 +6,14 @@
 //!   roll-up reconciliation), and of its copy alone;
 //! * the write overhead of dual-write: the same kind of legacy writes (by
 //!   primary key, one connection, one statement each: inserts, updates,
-//!   deletes of tasks, budgets, crew, events) timed without and with the
-//!   dual-write triggers. "Without" is measured twice: before expand (the
+//!   deletes of tasks, budgets, crew, events) timed without and with
+//!   dual-write, in both modes: synchronous (the dual-write triggers) and
+//!   asynchronous (`--async`: the capture triggers, their log drained
+//!   meanwhile by `dual-write --follow`'s loop on another connection, whose
+//!   lag is measured too). "Without" is measured twice: before expand (the
 //!   legacy database as it runs today) and, interleaved round by round
-//!   with the "with" runs, with the dual-write triggers disabled, so both
-//!   sides see the same data, caches and machine load.
+//!   with the two modes, with the import's triggers disabled, so every
+//!   side sees the same data, caches and machine load.
 //!
 //! `showtree bench generate` writes showtree's own layout; the flat layout
 //! comes from the import crate's legacy generator at the same scale
@@ -27,8 +30,9 @@ use rand::{Rng, SeedableRng};
 use showtree_db::connect::url_with_database;
 use showtree_import::backfill::BackfillArgs;
 use showtree_import::legacy::{self, Size};
+use showtree_import::sqlgen::{CAPTURE, DUAL_WRITE, DUAL_WRITE_DELETE};
 use showtree_import::state::Session;
-use showtree_import::{backfill, dualwrite, expand, validate};
+use showtree_import::{backfill, dualwrite, expand, sqlgen, state, validate};
 use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
@@ -54,6 +58,11 @@ const SECTION_END: &str = "<!-- bench:import:end -->";
 /// Issue 9's goals.
 const GOAL_ROWS_PER_SECOND: f64 = 50_000.0;
 const GOAL_RATIO: f64 = 2.0;
+/// How often a sampled write's change is looked for in the log.
+const LAG_POLL: Duration = Duration::from_millis(5);
+/// Every how many-th update is followed until drained.
+const LAG_SAMPLE: u64 = 10;
+
 /// The legacy tables (their user triggers are the import's).
 const LEGACY_TABLES: [&str; 11] = [
     "organizations",
@@ -76,11 +85,12 @@ pub struct ImportBenchArgs {
     /// 100 organizations, 5,000 productions, about a million legacy rows).
     #[arg(long, default_value_t = DEFAULT_SCALE)]
     pub scale: f64,
-    /// Timed legacy writes per variant (without and with dual-write).
+    /// Timed legacy writes per variant (without, with synchronous and with
+    /// asynchronous dual-write).
     #[arg(long, default_value_t = DEFAULT_WRITES, value_parser = clap::value_parser!(u32).range(6..))]
     pub writes: u32,
-    /// Interleaved rounds the writes with dual-write and with its triggers
-    /// disabled are split into.
+    /// Interleaved rounds the writes with each dual-write mode and with the
+    /// import's triggers disabled are split into.
     #[arg(long, default_value_t = DEFAULT_ROUNDS, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
     /// Seed of the writes.
@@ -173,12 +183,32 @@ pub struct ImportReport {
     pub validate_clean: bool,
     /// Writes before expand, with dual-write, with its triggers disabled.
     pub before: WriteRun,
-    /// Writes with dual-write on.
+    /// Writes with synchronous dual-write (the dual-write triggers).
     pub with: WriteRun,
-    /// Writes with dual-write's triggers disabled, interleaved with `with`.
+    /// Writes with asynchronous dual-write (the capture triggers, drained
+    /// meanwhile on another connection).
+    pub with_async: WriteRun,
+    /// Writes with the capture triggers and no drain running (drained
+    /// after each round): what the legacy write itself pays.
+    pub capture_only: WriteRun,
+    /// Writes with the import's triggers disabled, interleaved with both.
     pub without: WriteRun,
+    /// What the drain did during the asynchronous rounds.
+    pub drain: Drain,
     /// The machine.
     pub machine: Machine,
+}
+
+/// The asynchronous rounds' drain (`dual-write --follow`'s loop).
+#[derive(Debug, Clone)]
+pub struct Drain {
+    /// Changes drained.
+    pub changes: u64,
+    /// Duration of each non-empty batch (its transaction).
+    pub batches: Latency,
+    /// From a sampled write's commit until its change left the log (its row
+    /// being in showtree).
+    pub lag: Latency,
 }
 
 impl ImportReport {
@@ -192,9 +222,22 @@ impl ImportReport {
         self.backfill.rows_per_second()
     }
 
-    /// with ÷ without (interleaved): p50, p95, p99, mean.
+    /// synchronous ÷ without (interleaved): p50, p95, p99, mean.
     pub fn ratios(&self) -> [f64; 4] {
-        let (w, o) = (&self.with, &self.without);
+        Self::ratios_of(&self.with, &self.without)
+    }
+
+    /// asynchronous ÷ without (interleaved): p50, p95, p99, mean.
+    pub fn async_ratios(&self) -> [f64; 4] {
+        Self::ratios_of(&self.with_async, &self.without)
+    }
+
+    /// capture only ÷ without (interleaved): p50, p95, p99, mean.
+    pub fn capture_ratios(&self) -> [f64; 4] {
+        Self::ratios_of(&self.capture_only, &self.without)
+    }
+
+    fn ratios_of(w: &WriteRun, o: &WriteRun) -> [f64; 4] {
         let r = |a: u64, b: u64| a as f64 / (b as f64).max(1.0);
         [
             r(w.latency.p50_us, o.latency.p50_us),
@@ -209,9 +252,19 @@ impl ImportReport {
         self.backfill_rows_per_second() >= GOAL_ROWS_PER_SECOND
     }
 
-    /// Whether the dual-write goal is met (p50, p95 and mean at most 2x).
+    /// Whether the dual-write goal is met (p50, p95 and mean at most 2x),
+    /// judged on the asynchronous mode (the synchronous one is kept for
+    /// comparison).
     pub fn dual_write_goal_met(&self) -> bool {
-        let [p50, p95, _, mean] = self.ratios();
+        Self::goal_met(self.async_ratios())
+    }
+
+    /// Whether the synchronous mode alone would meet it.
+    pub fn sync_goal_met(&self) -> bool {
+        Self::goal_met(self.ratios())
+    }
+
+    fn goal_met([p50, p95, _, mean]: [f64; 4]) -> bool {
         p50 <= GOAL_RATIO && p95 <= GOAL_RATIO && mean <= GOAL_RATIO
     }
 
@@ -222,7 +275,13 @@ impl ImportReport {
             "p50 / p95 / p99 ms".to_owned(),
             "mean ms, writes/s".to_owned(),
         ]];
-        for r in [&self.before, &self.without, &self.with] {
+        for r in [
+            &self.before,
+            &self.without,
+            &self.with,
+            &self.with_async,
+            &self.capture_only,
+        ] {
             rows.push([
                 r.label.clone(),
                 report::thousands(r.latency.count),
@@ -272,13 +331,23 @@ impl ImportReport {
     /// The results as a plain-text table, for stdout.
     pub fn text_table(&self) -> String {
         let [p50, p95, p99, mean] = self.ratios();
+        let [a50, a95, a99, amean] = self.async_ratios();
+        let [c50, c95, c99, cmean] = self.capture_ratios();
         format!(
-            "{}\n{}\ndual-write ÷ without: p50 {p50:.2}, p95 {p95:.2}, p99 {p99:.2}, mean {mean:.2}\n\
-             backfill goal (>= 50,000 rows/s): {}; dual-write goal (<= 2x): {}\n",
+            "{}\n{}\nsynchronous ÷ without: p50 {p50:.2}, p95 {p95:.2}, p99 {p99:.2}, mean {mean:.2}\n\
+             asynchronous ÷ without: p50 {a50:.2}, p95 {a95:.2}, p99 {a99:.2}, mean {amean:.2}\n\
+             capture only ÷ without: p50 {c50:.2}, p95 {c95:.2}, p99 {c99:.2}, mean {cmean:.2}\n\
+             drain: {} changes, batch p50 / p95 / p99 {} ms, lag p50 / p95 / p99 {} ms ({} samples)\n\
+             backfill goal (>= 50,000 rows/s): {}; dual-write goal (<= 2x, asynchronous): {} (synchronous: {})\n",
             report::text_table(&self.backfill_rows()),
             report::text_table(&self.write_rows()),
+            self.drain.changes,
+            self.drain.batches.triple_ms(),
+            self.drain.lag.triple_ms(),
+            self.drain.lag.count,
             met(self.backfill_goal_met()),
             met(self.dual_write_goal_met()),
+            met(self.sync_goal_met()),
         )
     }
 
@@ -353,16 +422,25 @@ impl ImportReport {
             }
         );
         let [p50, p95, p99, mean] = self.ratios();
+        let [a50, a95, a99, amean] = self.async_ratios();
+        let [c50, c95, c99, cmean] = self.capture_ratios();
         md += &format!(
             "**Dual-write.** {} legacy writes per variant on one connection, one autocommit \
              statement each, client-side latency in an HDR histogram: in turn an insert of a \
              task into a production, an update of a task (status, title), of a budget's amount, \
              of a crew row (status, rate), an insert of an event, a delete of a task this run \
              inserted; rows picked at random (seed {}). \"Before expand\" runs on the untouched \
-             legacy database; then, with dual-write on, {} rounds alternate the same writes with \
-             the dual-write triggers enabled (\"with dual-write\") and disabled (\"without\", \
-             `alter table ... disable trigger user`: a benchmark-only switch), so both sides \
-             share data, caches and load. Before each round the pending roll-up deltas are \
+             legacy database; then, with dual-write on, {} rounds rotate the same writes over \
+             four variants: synchronous dual-write (the dual-write triggers enabled), \
+             asynchronous dual-write (`--async`: the capture triggers enabled, and `dual-write \
+             --follow`'s drain loop running throughout the round, until the log is empty, on \
+             another connection, the same for every round and warmed up by an untimed \
+             asynchronous round of 60 writes), the same capture triggers with no drain running \
+             during the round (it drains after it, untimed: what the legacy write itself pays, \
+             apart from the drain's load on the machine) and \"without\" (every import trigger \
+             disabled); the switch is \
+             `alter table ... enable / disable trigger`, a benchmark-only one. So every variant \
+             shares data, caches and load. Before each round the pending roll-up deltas are \
              folded (untimed), as `showtree serve` does in the background.\n\n",
             report::thousands(self.with.latency.count),
             self.command_seed(),
@@ -370,7 +448,25 @@ impl ImportReport {
         );
         md += &markdown_table(&self.write_rows());
         md += &format!(
-            "\nDual-write ÷ without: p50 {p50:.2}, p95 {p95:.2}, p99 {p99:.2}, mean {mean:.2}.\n\n"
+            "\nSynchronous ÷ without: p50 {p50:.2}, p95 {p95:.2}, p99 {p99:.2}, mean {mean:.2}. \
+             Asynchronous ÷ without: p50 {a50:.2}, p95 {a95:.2}, p99 {a99:.2}, mean {amean:.2}. \
+             Capture only ÷ without: p50 {c50:.2}, p95 {c95:.2}, p99 {c99:.2}, mean {cmean:.2}.\n\n"
+        );
+        md += &format!(
+            "**Lag of asynchronous dual-write.** The drain copied {} changes in batches (one \
+             transaction each, at most 5,000 changes, a pause of {} ms when the log is \
+             empty); non-empty batches took p50 / p95 / p99 {} ms. Every tenth update \
+             (tasks, budgets, crew) was followed, untimed, from its commit until its change had \
+             left the log (its row copied into showtree), polled every {} ms on a third \
+             connection: p50 / p95 / p99 {} ms over {} samples. Showtree lags the legacy \
+             application by that much; an application that writes rarely meets an idle drain, \
+             whose pause adds at most its length.\n\n",
+            report::thousands(self.drain.changes),
+            dualwrite::FOLLOW_IDLE.as_millis(),
+            self.drain.batches.triple_ms(),
+            LAG_POLL.as_millis(),
+            self.drain.lag.triple_ms(),
+            report::thousands(self.drain.lag.count),
         );
         md += &format!(
             "- Goal (issue 9), backfill at least 50,000 legacy rows per second: {} ({} rows/s \
@@ -380,16 +476,27 @@ impl ImportReport {
             report::thousands(self.copy_rows_per_second() as u64),
         );
         md += &format!(
-            "- Goal (issue 9), dual-write costs legacy writes at most 2x (p50, p95 and mean): {} \
-             (p50 {p50:.2}x, p95 {p95:.2}x, mean {mean:.2}x).\n",
+            "- Goal (issue 9), dual-write costs legacy writes at most 2x (p50, p95 and mean), \
+             judged on asynchronous dual-write: {} (p50 {a50:.2}x, p95 {a95:.2}x, mean \
+             {amean:.2}x; the drain running on the same 2 cores included). With no drain \
+             running meanwhile, the capture alone costs p50 {c50:.2}x, p95 {c95:.2}x, mean \
+             {cmean:.2}x ({}). Synchronous dual-write, for comparison: {} (p50 {p50:.2}x, p95 \
+             {p95:.2}x, mean {mean:.2}x).\n",
             met(self.dual_write_goal_met()),
+            if Self::goal_met(self.capture_ratios()) {
+                "within the goal"
+            } else {
+                "above the goal"
+            },
+            met(self.sync_goal_met()),
         );
-        md += "- Dual-written rows go through showtree's triggers (audit events, roll-up deltas, \
-                foreign-key checks and cascades); only those that keep columns or check \
-                transitions let them through as the legacy row has them, asked by the setting \
-                `showtree.importing` that the import's functions carry and honoured for a \
-                superuser only (migration 0013, docs/IMPORT.md). No cached plan is lost per \
-                write any more (before, the trigger switched `session_replication_role`).\n";
+        md += "- Synchronously dual-written rows go through showtree's triggers (audit events, \
+                roll-up deltas, foreign-key checks and cascades) in the legacy writer's \
+                transaction; only those that keep columns or check transitions let them through \
+                as the legacy row has them, asked by the setting `showtree.importing` that the \
+                import's functions carry and honoured for a superuser only (migration 0013, \
+                docs/IMPORT.md). Asynchronously, the legacy writer pays one insert into the \
+                change log per row written, and the drain pays the rest on its own connection.\n";
         md
     }
 
@@ -544,16 +651,50 @@ async fn measure(args: &ImportBenchArgs, db_url: &str) -> anyhow::Result<ImportR
         tracing::warn!(report = %outcome.render(5), "validation is not clean");
     }
 
-    let (mut with, mut without) = (hierarchy::histogram()?, hierarchy::histogram()?);
-    let (mut with_took, mut without_took) = (Duration::ZERO, Duration::ZERO);
+    // both modes' triggers on the legacy tables, enabled round by round
+    let st = session.require().await.context("the import's state")?;
+    let plan = session.plan(&st).await.context("the import's plan")?;
+    session
+        .client
+        .batch_execute(&sqlgen::capture_triggers(&plan))
+        .await
+        .context("adding the capture triggers")?;
+    let mut hist = [
+        hierarchy::histogram()?,
+        hierarchy::histogram()?,
+        hierarchy::histogram()?,
+        hierarchy::histogram()?,
+    ];
+    let mut took = [Duration::ZERO; Side::ALL.len()];
+    let mut drain = DrainStats::new()?;
+    // one drain connection for every round, as one `--follow` would keep,
+    // warmed up by an untimed asynchronous round (its first batches compile
+    // the import's functions and plan showtree's triggers)
+    let mut drainer = Some(
+        state::connect(db_url)
+            .await
+            .context("the drain's connection")?,
+    );
+    writer.triggers(Side::Async).await?;
+    async_round(
+        &mut writer,
+        60,
+        &mut hierarchy::histogram()?,
+        db_url,
+        &plan,
+        &mut drainer,
+        &mut DrainStats::new()?,
+    )
+    .await?;
     let per_round = args.writes.div_ceil(args.rounds);
-    let mut left = (args.writes, args.writes);
+    let mut left = [args.writes; Side::ALL.len()];
     for round in 0..args.rounds {
-        // alternate which side goes first, so neither always follows the other
-        for side in [round % 2 == 0, round % 2 != 0] {
-            let n = if side { &mut left.0 } else { &mut left.1 };
-            let take = per_round.min(*n);
-            *n -= take;
+        // rotate which side goes first, so none always follows another
+        for i in 0..Side::ALL.len() {
+            let side = Side::ALL[(i + round as usize) % Side::ALL.len()];
+            let k = side as usize;
+            let take = per_round.min(left[k]);
+            left[k] -= take;
             if take == 0 {
                 continue;
             }
@@ -561,14 +702,40 @@ async fn measure(args: &ImportBenchArgs, db_url: &str) -> anyhow::Result<ImportR
             // roll-up deltas (untimed), so no round reads another's backlog
             writer.fold().await?;
             writer.triggers(side).await?;
-            if side {
-                with_took += writer.run(take, &mut with).await?;
-            } else {
-                without_took += writer.run(take, &mut without).await?;
-            }
+            took[k] += match side {
+                Side::Async => {
+                    async_round(
+                        &mut writer,
+                        take,
+                        &mut hist[k],
+                        db_url,
+                        &plan,
+                        &mut drainer,
+                        &mut drain,
+                    )
+                    .await?
+                }
+                Side::Capture => {
+                    let took = writer.run(take, &mut hist[k]).await?;
+                    // untimed, before the next round
+                    let client = drainer
+                        .as_mut()
+                        .context("the drain's connection was lost")?;
+                    dualwrite::drain(client, &plan)
+                        .await
+                        .context("draining the capture-only round")?;
+                    took
+                }
+                Side::Sync | Side::Without => writer.run(take, &mut hist[k]).await?,
+            };
         }
     }
-    writer.triggers(true).await?;
+    writer.triggers(Side::Sync).await?;
+    session
+        .client
+        .batch_execute(&sqlgen::drop_capture_triggers(&plan))
+        .await
+        .context("dropping the capture triggers")?;
     machine.load_average.1 = hierarchy::load_average();
     drop(session);
 
@@ -585,8 +752,31 @@ async fn measure(args: &ImportBenchArgs, db_url: &str) -> anyhow::Result<ImportR
         validate_secs,
         validate_clean: outcome.is_clean(),
         before: write_run("before expand (no import)", &before, before_took),
-        without: write_run("without (dual-write triggers off)", &without, without_took),
-        with: write_run("with dual-write", &with, with_took),
+        without: write_run(
+            "without (import triggers off)",
+            &hist[Side::Without as usize],
+            took[Side::Without as usize],
+        ),
+        with: write_run(
+            "with synchronous dual-write",
+            &hist[Side::Sync as usize],
+            took[Side::Sync as usize],
+        ),
+        with_async: write_run(
+            "with asynchronous dual-write (drained meanwhile)",
+            &hist[Side::Async as usize],
+            took[Side::Async as usize],
+        ),
+        capture_only: write_run(
+            "asynchronous, capture only (drained after the round)",
+            &hist[Side::Capture as usize],
+            took[Side::Capture as usize],
+        ),
+        drain: Drain {
+            changes: drain.changes,
+            batches: Latency::from_histogram(&drain.batches),
+            lag: Latency::from_histogram(&drain.lag),
+        },
         machine,
     })
 }
@@ -602,6 +792,124 @@ pub fn mapping() -> String {
         "workspace_only = \"organization\"",
         1,
     )
+}
+
+/// The variants the rounds rotate over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Sync = 0,
+    Async = 1,
+    Without = 2,
+    Capture = 3,
+}
+
+impl Side {
+    const ALL: [Side; 4] = [Side::Sync, Side::Async, Side::Without, Side::Capture];
+}
+
+/// The asynchronous rounds' drain, summed.
+struct DrainStats {
+    changes: u64,
+    batches: Histogram<u64>,
+    lag: Histogram<u64>,
+}
+
+impl DrainStats {
+    fn new() -> anyhow::Result<DrainStats> {
+        Ok(DrainStats {
+            changes: 0,
+            batches: hierarchy::histogram()?,
+            lag: hierarchy::histogram()?,
+        })
+    }
+}
+
+/// A sampled write to follow until its change left the log.
+type Probe = (Instant, &'static str, Uuid);
+
+/// One asynchronous round: `dual-write --follow`'s drain loop on
+/// `drainer` (lent to it for the round), a prober following every
+/// [`LAG_SAMPLE`]-th update on another connection, and `n` timed writes;
+/// then it waits for the log to be empty and stops both. Returns the
+/// writes' wall time.
+async fn async_round(
+    writer: &mut Writer,
+    n: u32,
+    h: &mut Histogram<u64>,
+    db_url: &str,
+    plan: &showtree_import::plan::Plan,
+    drainer: &mut Option<Client>,
+    stats: &mut DrainStats,
+) -> anyhow::Result<Duration> {
+    let mut client = drainer.take().context("the drain's connection was lost")?;
+    let plan = plan.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let drain = tokio::spawn(async move {
+        let mut batches = Vec::new();
+        let stop = async {
+            let _ = stopped.await;
+        };
+        let drained = dualwrite::follow_with(&mut client, &plan, stop, |_, took| {
+            batches.push(took.as_micros() as u64)
+        })
+        .await;
+        (client, drained.map(|n| (n, batches)))
+    });
+    let prober = hierarchy::connect(db_url)
+        .await
+        .context("the prober's connection")?;
+    let (probes, mut probed) = tokio::sync::mpsc::unbounded_channel::<Probe>();
+    let probe = tokio::spawn(async move {
+        let pending = prober
+            .prepare(
+                "select exists (select from showtree_import.changes where legacy_table = $1 and legacy_id = $2)",
+            )
+            .await
+            .context("preparing the probe")?;
+        let mut lags = Vec::new();
+        while let Some((committed, table, id)) = probed.recv().await {
+            let id = id.to_string();
+            while prober
+                .query_one(&pending, &[&table, &id])
+                .await
+                .context("probing the change log")?
+                .get::<_, bool>(0)
+            {
+                tokio::time::sleep(LAG_POLL).await;
+            }
+            lags.push(committed.elapsed().as_micros() as u64);
+        }
+        anyhow::Ok(lags)
+    });
+    writer.probes = Some(probes);
+    let took = writer.run(n, h).await;
+    writer.probes = None;
+    // the round ends when everything it wrote is in showtree
+    let waited = Instant::now();
+    while took.is_ok() && dualwrite::pending(&writer.client).await? > 0 {
+        ensure!(
+            waited.elapsed() < Duration::from_secs(300),
+            "the drain did not empty the change log in 5 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(());
+    let (client, drained) = drain.await.context("the drain's task")?;
+    *drainer = Some(client);
+    let (changes, batches) = drained.context("draining the change log")?;
+    let lags = probe.await.context("the prober's task")??;
+    let took = took?;
+    stats.changes += changes;
+    for b in batches {
+        stats
+            .batches
+            .record(b.max(1))
+            .context("recording a batch")?;
+    }
+    for l in lags {
+        stats.lag.record(l.max(1)).context("recording a lag")?;
+    }
+    Ok(took)
 }
 
 fn write_run(label: &str, h: &Histogram<u64>, took: Duration) -> WriteRun {
@@ -624,6 +932,9 @@ struct Writer {
     crew: Vec<Uuid>,
     inserted: Vec<Uuid>,
     statements: [tokio_postgres::Statement; 6],
+    updates: u64,
+    /// Where sampled updates go to be followed (asynchronous rounds).
+    probes: Option<tokio::sync::mpsc::UnboundedSender<Probe>>,
 }
 
 impl Writer {
@@ -690,6 +1001,8 @@ impl Writer {
             crew,
             inserted: Vec::new(),
             statements,
+            updates: 0,
+            probes: None,
         })
     }
 
@@ -728,6 +1041,14 @@ impl Writer {
             }
             h.record((t.elapsed().as_micros() as u64).max(1))
                 .context("recording a latency")?;
+            if let (Some(probes), 1..=3) = (&self.probes, kind) {
+                self.updates += 1;
+                if self.updates % LAG_SAMPLE == 0 {
+                    let table = ["tasks", "budgets", "crew"][kind - 1];
+                    // the prober ends only when the round drops the sender
+                    let _ = probes.send((Instant::now(), table, id));
+                }
+            }
         }
         Ok(started.elapsed())
     }
@@ -741,13 +1062,25 @@ impl Writer {
             .map(|_| ())
     }
 
-    /// Enables or disables the user triggers (the import's) of every legacy table.
-    async fn triggers(&self, on: bool) -> anyhow::Result<()> {
-        let verb = if on { "enable" } else { "disable" };
-        let sql: String = LEGACY_TABLES
-            .iter()
-            .map(|t| format!("alter table public.{t} {verb} trigger user;\n"))
-            .collect();
+    /// Enables the import's triggers of `side` on every legacy table, and
+    /// disables the others.
+    async fn triggers(&self, side: Side) -> anyhow::Result<()> {
+        let update = format!("{DUAL_WRITE}_update");
+        let on: &[&str] = match side {
+            Side::Sync => &[DUAL_WRITE, &update, DUAL_WRITE_DELETE],
+            Side::Async | Side::Capture => &[CAPTURE],
+            Side::Without => &[],
+        };
+        let mut sql = String::new();
+        for t in LEGACY_TABLES {
+            sql += &format!("alter table public.{t} disable trigger user;\n");
+            for trg in on {
+                sql += &format!(
+                    "alter table public.{t} enable trigger {};\n",
+                    hierarchy::quote_ident(trg)
+                );
+            }
+        }
         self.client
             .batch_execute(&sql)
             .await

@@ -1,12 +1,20 @@
 //! `showtree import cutover` and `contract`.
 //!
-//! Cutover validates once more (refusing on a mismatch unless forced),
-//! then, with the legacy tables held against writers, stops dual-write:
+//! Asynchronous dual-write (from another database, or `--async`): cutover
+//! holds the legacy tables against writers, drains the change log to its
+//! end, validates (refusing on a mismatch unless forced), then moves on as
+//! below, the capture triggers staying.
+//!
+//! Synchronous dual-write: cutover validates once more (refusing on a
+//! mismatch unless forced), then, with the legacy tables held against
+//! writers, stops dual-write:
 //! the dual-write triggers give way to the capture triggers (so a rollback
 //! of cutover can catch up exactly whatever is written to the legacy tables
 //! afterwards), and with `--rename` the legacy tables move into schema
 //! `showtree_legacy`, out of the old application's way. Contract drops
 //! them, and only that cannot be rolled back.
+
+use tokio_postgres::Client;
 
 use crate::sql::{ident, own};
 use crate::sqlgen;
@@ -38,6 +46,9 @@ pub async fn cutover(
         }
         return cutover_apart(session, &st, force).await;
     }
+    if st.is_async() {
+        return cutover_async(session, &st, rename, force).await;
+    }
     let outcome = validate::validate(session).await?;
     if !outcome.is_clean() && !force {
         return Err(ImportError::Other(format!(
@@ -48,18 +59,7 @@ pub async fn cutover(
     let plan = session.plan(&st).await?;
     let mut ddl = sqlgen::drop_dual_write_triggers(&plan) + &sqlgen::capture_triggers(&plan);
     if rename {
-        ddl += &format!("create schema if not exists {};\n", ident(RENAMED_SCHEMA));
-        for t in plan.sources() {
-            ddl += &format!(
-                "alter table {} set schema {};\n",
-                plan.legacy(&t),
-                ident(RENAMED_SCHEMA)
-            );
-        }
-        ddl += &format!(
-            "update {} set renamed_to = '{RENAMED_SCHEMA}';\n",
-            own("state")
-        );
+        ddl += &rename_sql(&plan);
     }
     dualwrite::switch(&mut session.client, &plan, &ddl, Phase::Cutover, "cutover").await?;
     Ok(if rename {
@@ -68,6 +68,85 @@ pub async fn cutover(
         )
     } else {
         "cutover: dual-write stopped; showtree is the system of record (legacy writes are only logged, for a rollback)".to_owned()
+    })
+}
+
+/// Moves the legacy tables into [`RENAMED_SCHEMA`] and records it.
+fn rename_sql(plan: &crate::plan::Plan) -> String {
+    let mut ddl = format!("create schema if not exists {};\n", ident(RENAMED_SCHEMA));
+    for t in plan.sources() {
+        ddl += &format!(
+            "alter table {} set schema {};\n",
+            plan.legacy(&t),
+            ident(RENAMED_SCHEMA)
+        );
+    }
+    ddl += &format!(
+        "update {} set renamed_to = '{RENAMED_SCHEMA}';\n",
+        own("state")
+    );
+    ddl
+}
+
+/// Cutover of an asynchronous dual-write within one database: a second
+/// connection holds the legacy tables against writers (readers, the
+/// drain and validate go on) while the change log is drained to its end
+/// and validated; then, in that connection's transaction, the tables move
+/// with `--rename` and the phase is recorded, and the lock is released.
+/// The capture triggers stay, as after a synchronous cutover.
+async fn cutover_async(
+    session: &mut Session,
+    st: &state::State,
+    rename: bool,
+    force: bool,
+) -> Result<String, ImportError> {
+    let plan = session.plan(st).await?;
+    let locker = state::connect(&session.url).await?;
+    lock_on(&locker, &sqlgen::lock_legacy(&plan), "").await?;
+    let outcome = async {
+        let caught = cutover_locked(session, &plan, force, None).await?;
+        if rename {
+            // the drain and validate are done: only legacy readers may
+            // hold the tables now, so wait for them a little longer
+            locker
+                .batch_execute(&format!(
+                    "set local lock_timeout = '10s';\n{}",
+                    rename_sql(&plan)
+                ))
+                .await
+                .map_err(ImportError::db(
+                    "moving the legacy tables into schema showtree_legacy",
+                ))?;
+        }
+        state::set_phase(&locker, Phase::Cutover).await?;
+        state::record(
+            &locker,
+            "cutover",
+            "finished",
+            &format!("asynchronous dual-write; {caught} changes caught up"),
+        )
+        .await?;
+        Ok::<u64, ImportError>(caught)
+    }
+    .await;
+    let ended = locker
+        .batch_execute(if outcome.is_ok() {
+            "commit"
+        } else {
+            "rollback"
+        })
+        .await
+        .map_err(ImportError::db("committing cutover"));
+    let caught = outcome?;
+    ended?;
+    Ok(if rename {
+        format!(
+            "cutover: {caught} last changes caught up; the legacy tables are now in schema {RENAMED_SCHEMA} (showtree import rollback moves them back)"
+        )
+    } else {
+        format!(
+            "cutover: {caught} last changes caught up; showtree is the system of record (legacy writes are only logged, for a rollback)"
+        )
     })
 }
 
@@ -83,8 +162,11 @@ async fn cutover_apart(
 ) -> Result<String, ImportError> {
     let plan = session.plan(st).await?;
     let lock = sqlgen::lock_legacy(&state::on_legacy_side(&plan, st)?);
-    lock_apart(session, &lock).await?;
-    let outcome = cutover_locked(session, &plan, force).await;
+    let Some(l) = &session.legacy else {
+        return Err(ImportError::State("no legacy database".to_owned()));
+    };
+    lock_on(&l.client, &lock, " (in the legacy database)").await?;
+    let outcome = cutover_locked(session, &plan, force, Some("another database")).await;
     if let Some(l) = &session.legacy {
         // nothing was written there: either way the lock is released
         l.end(outcome.is_ok()).await?;
@@ -95,34 +177,30 @@ async fn cutover_apart(
     ))
 }
 
-/// Opens a transaction on the legacy database holding `lock` (retried
-/// while legacy writers hold the tables: a short timeout, below
-/// `deadlock_timeout`, so no legacy write fails on a deadlock with it).
-async fn lock_apart(session: &Session, lock: &str) -> Result<(), ImportError> {
-    let Some(l) = &session.legacy else {
-        return Err(ImportError::State("no legacy database".to_owned()));
-    };
+/// Opens a transaction on `client` holding `lock` (retried while legacy
+/// writers hold the tables: a short timeout, below `deadlock_timeout`, so
+/// no legacy write fails on a deadlock with it); `where_` names the
+/// database in the error.
+async fn lock_on(client: &Client, lock: &str, where_: &str) -> Result<(), ImportError> {
     let mut attempt = 0u64;
     loop {
         attempt += 1;
-        l.client
+        client
             .batch_execute("begin; set local lock_timeout = '500ms'")
             .await
-            .map_err(ImportError::db(
-                "starting the legacy database's transaction",
-            ))?;
-        match l.client.batch_execute(lock).await {
+            .map_err(ImportError::db("starting the locking transaction"))?;
+        match client.batch_execute(lock).await {
             Ok(()) => return Ok(()),
             Err(e) => {
-                let _ = l.client.batch_execute("rollback").await;
+                let _ = client.batch_execute("rollback").await;
                 let busy = e.code().is_some_and(|c| {
                     *c == tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE
                         || *c == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
                 });
                 if !busy || attempt >= 30 {
-                    return Err(ImportError::db(
-                        "locking the legacy tables against writers (in the legacy database)",
-                    )(e));
+                    return Err(ImportError::db_at(format!(
+                        "locking the legacy tables against writers{where_}"
+                    ))(e));
                 }
                 tracing::info!(attempt, "legacy tables busy; trying again");
                 tokio::time::sleep(std::time::Duration::from_millis(100 * attempt.min(10))).await;
@@ -131,10 +209,14 @@ async fn lock_apart(session: &Session, lock: &str) -> Result<(), ImportError> {
     }
 }
 
+/// Drains the log to its end and validates; without `record` (within one
+/// database) the caller moves the phase, else it is moved here with
+/// `record` in the history.
 async fn cutover_locked(
     session: &mut Session,
     plan: &crate::plan::Plan,
     force: bool,
+    record: Option<&str>,
 ) -> Result<u64, ImportError> {
     let mut caught = 0;
     loop {
@@ -151,6 +233,9 @@ async fn cutover_locked(
             outcome.render(20).trim_end()
         )));
     }
+    let Some(record) = record else {
+        return Ok(caught);
+    };
     let tx = session
         .client
         .transaction()
@@ -161,7 +246,7 @@ async fn cutover_locked(
         &tx,
         "cutover",
         "finished",
-        &format!("{caught} changes caught up (another database)"),
+        &format!("{caught} changes caught up ({record})"),
     )
     .await?;
     tx.commit()

@@ -1,6 +1,15 @@
-//! `showtree import dual-write`: triggers on the legacy tables carry every
-//! insert, update and delete into showtree, in the writer's transaction.
+//! `showtree import dual-write`: keeps showtree current with the legacy
+//! tables, in one of two modes (recorded in the state, [`Mode`]):
 //!
+//! - synchronous (within one database, the default): triggers on the
+//!   legacy tables carry every insert, update and delete into showtree, in
+//!   the writer's transaction;
+//! - asynchronous (`--async`; always from another database): the capture
+//!   triggers of the backfill stay, and their change log is drained here,
+//!   once or with `--follow` until interrupted ([`follow`]). A legacy write
+//!   pays one insert into the log; showtree lags by the drain's delay.
+//!
+//! Synchronous mode:
 //! Exactness: since the backfill started, a capture trigger has recorded
 //! the key of every legacy row written. Enabling dual-write first drains
 //! that log without blocking anyone (each drained key is copied again from
@@ -19,7 +28,7 @@ use crate::ImportError;
 use crate::plan::{Plan, UnitKind};
 use crate::sql::own;
 use crate::sqlgen;
-use crate::state::{self, Phase, Session};
+use crate::state::{self, Mode, Phase, Session};
 
 /// Keys drained per transaction.
 const DRAIN_BATCH: i64 = 5_000;
@@ -27,12 +36,14 @@ const DRAIN_BATCH: i64 = 5_000;
 const SWITCH_BELOW: i64 = 2_000;
 
 /// Turns dual-write on; returns how many captured changes were caught up.
-/// Across databases it is asynchronous: see [`catch_up`] and [`follow`].
+/// Synchronous within one database unless the import's dual-write is
+/// already asynchronous ([`enable_async`]); across databases always
+/// asynchronous: see [`catch_up`] and [`follow`].
 pub async fn enable(session: &mut Session) -> Result<u64, ImportError> {
-    if session.legacy.is_some() {
+    let st = session.require().await?;
+    if st.is_async() {
         return catch_up(session).await;
     }
-    let st = session.require().await?;
     match st.phase {
         Phase::Backfilled => {}
         Phase::DualWrite => return Ok(0),
@@ -64,6 +75,7 @@ pub async fn enable(session: &mut Session) -> Result<u64, ImportError> {
         &[
             sqlgen::drop_capture_triggers(&plan),
             sqlgen::dual_write_triggers(&plan),
+            state::set_mode_sql(Some(Mode::Sync)),
         ]
         .concat(),
         Phase::DualWrite,
@@ -73,8 +85,25 @@ pub async fn enable(session: &mut Session) -> Result<u64, ImportError> {
     Ok(caught)
 }
 
-/// Pause of [`follow`] when the log is empty.
-const FOLLOW_IDLE: Duration = Duration::from_millis(500);
+/// Turns dual-write on asynchronously (`dual-write --async`): the capture
+/// triggers stay and the change log is drained ([`catch_up`]); the mode is
+/// recorded, so later commands ([`follow`], cutover, rollback) know it.
+/// Refused when synchronous dual-write is already on (roll it back first).
+pub async fn enable_async(session: &mut Session) -> Result<u64, ImportError> {
+    let st = session.require().await?;
+    if st.phase >= Phase::DualWrite && !st.is_async() {
+        return Err(ImportError::State(format!(
+            "dual-write is synchronous in this import (the import is at {}): to make it asynchronous, roll dual-write back (showtree import rollback) and run showtree import dual-write --async",
+            st.phase.as_str()
+        )));
+    }
+    catch_up(session).await
+}
+
+/// Pause of [`follow`] when the log is empty: it bounds showtree's lag
+/// behind a legacy application that writes now and then (an empty drain
+/// costs one index probe of the log).
+pub const FOLLOW_IDLE: Duration = Duration::from_millis(100);
 
 fn may_follow(phase: Phase) -> Result<(), ImportError> {
     match phase {
@@ -89,10 +118,11 @@ fn may_follow(phase: Phase) -> Result<(), ImportError> {
     }
 }
 
-/// Cross-database dual-write, one shot: the capture triggers stay on in
-/// the legacy database, and the change log is drained here until a round
-/// finds it empty (or ten rounds, under a legacy application that never
-/// pauses); the phase becomes dual-write. Returns how many changes it copied.
+/// Asynchronous dual-write, one shot: the capture triggers stay on (in
+/// the legacy database, or here), and the change log is drained until a
+/// round finds it empty (or ten rounds, under a legacy application that
+/// never pauses); the phase becomes dual-write, asynchronous. Returns how
+/// many changes it copied.
 pub async fn catch_up(session: &mut Session) -> Result<u64, ImportError> {
     let st = session.require().await?;
     may_follow(st.phase)?;
@@ -112,11 +142,21 @@ pub async fn catch_up(session: &mut Session) -> Result<u64, ImportError> {
             .await
             .map_err(ImportError::db("starting dual-write"))?;
         state::set_phase(&tx, Phase::DualWrite).await?;
+        tx.batch_execute(&state::set_mode_sql(Some(Mode::Async)))
+            .await
+            .map_err(ImportError::db("recording the dual-write mode"))?;
         state::record(
             &tx,
             "dual-write",
             "finished",
-            &format!("asynchronous (another database); {caught} changes caught up"),
+            &format!(
+                "asynchronous ({}); {caught} changes caught up",
+                if session.legacy.is_some() {
+                    "another database"
+                } else {
+                    "this database"
+                }
+            ),
         )
         .await?;
         tx.commit()
@@ -126,35 +166,52 @@ pub async fn catch_up(session: &mut Session) -> Result<u64, ImportError> {
     Ok(caught)
 }
 
-/// Cross-database dual-write, continuous (`dual-write --follow`): after
+/// Asynchronous dual-write, continuous (`dual-write --follow`): after
 /// [`catch_up`], drains the change log batch by batch (each its own
 /// transaction), pausing while it is empty, until `stop` completes; the
 /// batch under way is finished first. Returns how many changes it copied.
+/// Within one database the import's dual-write must be asynchronous
+/// (`dual-write --async`).
 pub async fn follow(
     session: &mut Session,
     stop: impl Future<Output = ()>,
 ) -> Result<u64, ImportError> {
-    if session.legacy.is_none() {
+    if session.legacy.is_none() && !session.state().await?.is_some_and(|s| s.is_async()) {
         return Err(ImportError::Usage(
-            "--follow is for imports from another database (--legacy-url): here dual-write is synchronous".to_owned(),
+            "--follow drains the change log of an asynchronous dual-write: within one database start it with showtree import dual-write --async (synchronous dual-write has nothing to follow)".to_owned(),
         ));
     }
     let mut caught = catch_up(session).await?;
     let st = session.require().await?;
     let plan = session.plan(&st).await?;
+    caught += follow_with(&mut session.client, &plan, stop, |_, _| {}).await?;
+    Ok(caught)
+}
+
+/// The loop of [`follow`], on any connection to showtree's database:
+/// `batch(changes, took)` is told of every non-empty batch (the
+/// benchmark measures the drain's lag so).
+pub async fn follow_with(
+    client: &mut Client,
+    plan: &Plan,
+    stop: impl Future<Output = ()>,
+    mut batch: impl FnMut(u64, Duration),
+) -> Result<u64, ImportError> {
+    let mut caught = 0;
     tokio::pin!(stop);
     loop {
-        let tx = session
-            .client
+        let started = std::time::Instant::now();
+        let tx = client
             .transaction()
             .await
             .map_err(ImportError::db("starting a catch-up batch"))?;
-        let n = drain_once(&tx, &plan, i64::MAX).await?;
+        let n = drain_once(&tx, plan, i64::MAX).await?;
         tx.commit()
             .await
             .map_err(ImportError::db("committing a catch-up batch"))?;
         caught += n;
         if n > 0 {
+            batch(n, started.elapsed());
             tracing::debug!(changes = n, "dual-write batch copied");
             tokio::select! {
                 biased;

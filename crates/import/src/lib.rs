@@ -99,10 +99,18 @@ pub enum ImportCommand {
     /// Copy the legacy rows in batches, in primary-key order; resumable.
     Backfill(backfill::BackfillArgs),
     /// Catch up every row changed during the backfill and keep showtree
-    /// current with triggers on the legacy tables (from another database:
-    /// drain the change log, once or with --follow until interrupted).
+    /// current: within one database by triggers in the legacy writer's
+    /// transaction (synchronous), or with --async (always from another
+    /// database) by draining the change log, once or with --follow until
+    /// interrupted.
     DualWrite {
-        /// From another database: keep draining the change log until
+        /// Within one database: keep the capture triggers and drain their
+        /// change log instead of writing showtree in the legacy writer's
+        /// transaction (legacy writes pay one log insert; showtree lags by
+        /// the drain). Recorded: later commands keep the mode.
+        #[arg(long = "async")]
+        asynchronous: bool,
+        /// Asynchronous dual-write only: keep draining the change log until
         /// SIGINT or SIGTERM (the batch under way is finished; exit 0).
         #[arg(long)]
         follow: bool,
@@ -223,21 +231,33 @@ async fn command(session: &mut state::Session, cmd: ImportCommand) -> Result<(),
             let summary = backfill::backfill(session, &args).await?;
             println!("{summary}");
         }
-        ImportCommand::DualWrite { follow: true } => {
-            let caught = dualwrite::follow(session, interrupted()).await?;
-            println!("dual-write stopped following: {caught} changes copied");
-        }
-        ImportCommand::DualWrite { follow: false } if session.legacy.is_some() => {
-            let caught = dualwrite::enable(session).await?;
-            println!(
-                "dual-write (asynchronous): {caught} logged changes caught up; run showtree import dual-write --follow to keep showtree current"
-            );
-        }
-        ImportCommand::DualWrite { follow: false } => {
-            let caught = dualwrite::enable(session).await?;
-            println!(
-                "dual-write on: {caught} changes made during the backfill caught up; legacy writes now reach showtree"
-            );
+        ImportCommand::DualWrite {
+            asynchronous,
+            follow,
+        } => {
+            let caught = if asynchronous {
+                dualwrite::enable_async(session).await?
+            } else if follow {
+                // follow checks the mode itself (and catches up first)
+                0
+            } else {
+                dualwrite::enable(session).await?
+            };
+            if follow {
+                let followed = dualwrite::follow(session, interrupted()).await?;
+                println!(
+                    "dual-write stopped following: {} changes copied",
+                    caught + followed
+                );
+            } else if session.require().await?.is_async() {
+                println!(
+                    "dual-write (asynchronous): {caught} logged changes caught up; run showtree import dual-write --follow to keep showtree current"
+                );
+            } else {
+                println!(
+                    "dual-write on: {caught} changes made during the backfill caught up; legacy writes now reach showtree"
+                );
+            }
         }
         ImportCommand::Validate { max_ids } => {
             let outcome = validate::validate(session).await?;

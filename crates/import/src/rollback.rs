@@ -2,9 +2,11 @@
 //! None of it writes a legacy row: the legacy tables only lose the
 //! import's triggers (and come back from `showtree_legacy`).
 //!
-//! - cutover: tables moved back, dual-write triggers back, the changes
+//! - cutover: tables moved back, dual-write triggers back (synchronous
+//!   mode; asynchronous mode keeps the capture triggers), the changes
 //!   logged since cutover caught up (exact, under the writers' lock);
-//! - dual-write: the triggers give way to the capture triggers again;
+//! - dual-write: the triggers give way to the capture triggers again
+//!   (asynchronous mode: only the phase moves, the capture never stopped);
 //! - backfill: capture triggers dropped, every imported row deleted (every
 //!   row of the organizations the import created, and the imported users),
 //!   the id maps and progress emptied;
@@ -36,12 +38,17 @@ pub async fn rollback(session: &mut Session, all: bool) -> Result<Vec<String>, I
                 ));
             }
             Phase::Cutover if session.legacy.is_some() => {
-                phase_back(session, Phase::DualWrite, "cutover").await?;
+                phase_back(session, Phase::DualWrite, "cutover", "another database").await?;
                 "rolled back cutover: dual-write (asynchronous: showtree import dual-write --follow) again; the changes logged since cutover are caught up by it".to_owned()
             }
             Phase::DualWrite if session.legacy.is_some() => {
-                phase_back(session, Phase::Backfilled, "dual-write").await?;
+                phase_back(session, Phase::Backfilled, "dual-write", "another database").await?;
                 "rolled back dual-write: the legacy database's capture triggers keep recording changes".to_owned()
+            }
+            Phase::DualWrite if st.is_async() => {
+                phase_back(session, Phase::Backfilled, "dual-write", "asynchronous").await?;
+                "rolled back dual-write (asynchronous): the capture triggers keep recording changes"
+                    .to_owned()
             }
             Phase::Cutover => cutover(session, &st).await?,
             Phase::DualWrite => dual_write(session, &st).await?,
@@ -55,16 +62,27 @@ pub async fn rollback(session: &mut Session, all: bool) -> Result<Vec<String>, I
     }
 }
 
-/// Cross-database dual-write and cutover only move the phase: the capture
-/// triggers stay on throughout, so nothing else changes.
-async fn phase_back(session: &mut Session, phase: Phase, what: &str) -> Result<(), ImportError> {
+/// Asynchronous dual-write and cross-database cutover only move the
+/// phase: the capture triggers stay on throughout, so nothing else changes
+/// (back before dual-write, the mode is forgotten).
+async fn phase_back(
+    session: &mut Session,
+    phase: Phase,
+    what: &str,
+    detail: &str,
+) -> Result<(), ImportError> {
     let tx = session
         .client
         .transaction()
         .await
         .map_err(ImportError::db("starting the rollback"))?;
     state::set_phase(&tx, phase).await?;
-    state::record(&tx, "rollback", what, "another database").await?;
+    if phase < Phase::DualWrite {
+        tx.batch_execute(&state::set_mode_sql(None))
+            .await
+            .map_err(ImportError::db("forgetting the dual-write mode"))?;
+    }
+    state::record(&tx, "rollback", what, detail).await?;
     tx.commit()
         .await
         .map_err(ImportError::db("committing the rollback"))
@@ -123,17 +141,27 @@ async fn cutover(session: &mut Session, st: &state::State) -> Result<String, Imp
             ..crate::Report::default()
         })));
     }
-    // the writes logged since cutover, caught up under the writers' lock
-    let ddl = sqlgen::drop_capture_triggers(&plan) + &sqlgen::dual_write_triggers(&plan);
+    // the writes logged since cutover, caught up under the writers' lock;
+    // asynchronous dual-write keeps the capture triggers
+    let ddl = if st.is_async() {
+        String::new()
+    } else {
+        sqlgen::drop_capture_triggers(&plan) + &sqlgen::dual_write_triggers(&plan)
+    };
     let caught =
         dualwrite::switch_in(&tx, &plan, &ddl, Phase::DualWrite, "rollback of cutover").await?;
     tx.commit()
         .await
         .map_err(ImportError::db("committing the rollback of cutover"))?;
     Ok(format!(
-        "rolled back cutover: {}dual-write on again, {caught} changes made since cutover caught up",
+        "rolled back cutover: {}dual-write on again{}, {caught} changes made since cutover caught up",
         if st.renamed_to.is_some() {
             "legacy tables moved back, "
+        } else {
+            ""
+        },
+        if st.is_async() {
+            " (asynchronous: showtree import dual-write --follow)"
         } else {
             ""
         }
@@ -142,7 +170,9 @@ async fn cutover(session: &mut Session, st: &state::State) -> Result<String, Imp
 
 async fn dual_write(session: &mut Session, st: &state::State) -> Result<String, ImportError> {
     let plan = session.plan(st).await?;
-    let ddl = sqlgen::drop_dual_write_triggers(&plan) + &sqlgen::capture_triggers(&plan);
+    let ddl = sqlgen::drop_dual_write_triggers(&plan)
+        + &sqlgen::capture_triggers(&plan)
+        + &state::set_mode_sql(None);
     dualwrite::switch(
         &mut session.client,
         &plan,

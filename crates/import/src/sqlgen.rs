@@ -23,6 +23,7 @@ create table {schema}.state (
   renamed_to text,
   legacy_url text,
   created_fdw boolean not null default false,
+  dual_write text check (dual_write in ('sync', 'async')),
   updated_at timestamptz not null default now()
 );
 create table {schema}.history (

@@ -76,6 +76,39 @@ impl FromStr for Phase {
     }
 }
 
+/// How dual-write keeps showtree current (recorded in the state's
+/// `dual_write` column; none before dual-write, and none read as
+/// synchronous within one database).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Triggers on the legacy tables write showtree in the writer's
+    /// transaction (within one database only).
+    Sync,
+    /// The capture triggers stay; `dual-write` drains their change log
+    /// (once, or with `--follow` until interrupted).
+    Async,
+}
+
+impl Mode {
+    /// Its name in the state table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sync => "sync",
+            Mode::Async => "async",
+        }
+    }
+}
+
+/// SQL recording `mode` in the state row (adding the column to a state
+/// made by an older `expand`).
+pub fn set_mode_sql(mode: Option<Mode>) -> String {
+    format!(
+        "alter table {state} add column if not exists dual_write text;\nupdate {state} set dual_write = {};\n",
+        mode.map_or_else(|| "null".to_owned(), |m| format!("'{}'", m.as_str())),
+        state = own("state")
+    )
+}
+
 /// The state row.
 #[derive(Debug, Clone)]
 pub struct State {
@@ -95,6 +128,16 @@ pub struct State {
     pub legacy_url: Option<String>,
     /// Whether expand created postgres_fdw (cross-database mode).
     pub created_fdw: bool,
+    /// The dual-write mode recorded by `dual-write` (None before it).
+    pub dual_write: Option<Mode>,
+}
+
+impl State {
+    /// Whether dual-write is (or, before it, would be) asynchronous:
+    /// always from another database, within one when chosen.
+    pub fn is_async(&self) -> bool {
+        self.legacy_url.is_some() || self.dual_write == Some(Mode::Async)
+    }
 }
 
 /// A connection holding the import's lock for its lifetime.
@@ -354,7 +397,8 @@ pub async fn load(c: &impl GenericClient) -> Result<Option<State>, ImportError> 
         .query_opt(
             &format!(
                 "select phase, mapping, created_showtree, migrated_from, created_meta, renamed_to,
-                        to_jsonb(s) ->> 'legacy_url', coalesce((to_jsonb(s) ->> 'created_fdw')::boolean, false)
+                        to_jsonb(s) ->> 'legacy_url', coalesce((to_jsonb(s) ->> 'created_fdw')::boolean, false),
+                        to_jsonb(s) ->> 'dual_write'
                    from {} s",
                 own("state")
             ),
@@ -374,6 +418,16 @@ pub async fn load(c: &impl GenericClient) -> Result<Option<State>, ImportError> 
         renamed_to: row.get(5),
         legacy_url: row.get(6),
         created_fdw: row.get(7),
+        dual_write: match row.get::<_, Option<String>>(8).as_deref() {
+            None => None,
+            Some("sync") => Some(Mode::Sync),
+            Some("async") => Some(Mode::Async),
+            Some(other) => {
+                return Err(ImportError::State(format!(
+                    "unknown dual-write mode {other:?} in the state table"
+                )));
+            }
+        },
     }))
 }
 
@@ -417,6 +471,17 @@ pub async fn status(session: &mut Session) -> Result<String, ImportError> {
     let _ = writeln!(out, "phase: {}", state.phase.as_str());
     if let Some(r) = &state.renamed_to {
         let _ = writeln!(out, "legacy tables moved to schema {r}");
+    }
+    if state.phase >= Phase::DualWrite && state.phase < Phase::Contracted {
+        let _ = writeln!(
+            out,
+            "dual-write: {}",
+            if state.is_async() {
+                "asynchronous (capture triggers; the change log is drained by showtree import dual-write, once or with --follow)"
+            } else {
+                "synchronous (triggers write showtree in the legacy writer's transaction)"
+            }
+        );
     }
     if let Some(u) = &state.legacy_url {
         let _ = writeln!(

@@ -1,6 +1,8 @@
 //! `showtree import validate`: in one repeatable-read snapshot (dual-write
 //! writes both sides in the writer's transaction, so a snapshot sees them
-//! consistent), for every mapping: row counts, a checksum per mapped
+//! consistent; an asynchronous drain takes a change off the log in the
+//! transaction that copies its row, so the rows with a change still in the
+//! log are left out and counted), for every mapping: row counts, a checksum per mapped
 //! column of the values the mapping computes from the legacy rows against
 //! those showtree holds, and, where they differ, the rows; every foreign
 //! key of showtree's tables over the imported organizations; the rows
@@ -94,7 +96,7 @@ impl Outcome {
         if self.pending > 0 {
             let _ = writeln!(
                 out,
-                "{} captured changes are not caught up yet (their rows were left out; dual-write catches them up)",
+                "{} captured changes are not caught up yet (their rows were left out; dual-write catches them up: asynchronous dual-write drains them)",
                 self.pending
             );
         }

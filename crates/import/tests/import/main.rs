@@ -1,6 +1,7 @@
 //! `showtree import` against real PostgreSQL databases: each test makes
 //! its own legacy database (the flat layout, generated rows).
 
+mod asynchronous;
 mod check;
 mod concurrency;
 mod crossdb;
