@@ -398,7 +398,7 @@ async fn a_password_in_the_legacy_url_is_never_stored() {
 }
 
 #[tokio::test]
-async fn follow_is_refused_within_one_database() {
+async fn follow_is_refused_within_one_database_without_async_dual_write() {
     let db = support::legacy_db(support::size()).await;
     let mut s = support::session(&db).await;
     let err = dualwrite::follow(&mut s, std::future::ready(()))
