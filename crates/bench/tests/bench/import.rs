@@ -53,7 +53,18 @@ async fn import_bench_runs_the_path_and_writes_its_markdown_section() {
         "{section}"
     );
     assert!(section.contains("| whole command |"), "{section}");
-    assert!(section.contains("| with dual-write |"), "{section}");
+    assert!(
+        section.contains("| with synchronous dual-write |"),
+        "{section}"
+    );
+    assert!(
+        section.contains("| with asynchronous dual-write (drained meanwhile) |"),
+        "{section}"
+    );
+    assert!(
+        section.contains("**Lag of asynchronous dual-write.**"),
+        "{section}"
+    );
     assert!(section.contains("Goal (issue 9), backfill"), "{section}");
     assert!(section.contains("Goal (issue 9), dual-write"), "{section}");
 
