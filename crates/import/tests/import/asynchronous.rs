@@ -63,14 +63,14 @@ async fn drained(db: &TestDb) {
     panic!("the follower did not drain the change log");
 }
 
-#[tokio::test]
-async fn asynchronous_dual_write_follows_legacy_writes_and_cuts_over_clean() {
-    let db = support::legacy_db(support::size()).await;
-    let mut s = support::session(&db).await;
+/// Expands, backfills (slowly, while the legacy application writes from
+/// `writer_start` on) and turns asynchronous dual-write on.
+async fn to_async_dual_write(db: &TestDb, writer_start: u64) -> (Session, Writer) {
+    let mut s = support::session(db).await;
     expand::expand(&mut s, support::MAPPING)
         .await
         .expect("expand");
-    let writer = Writer::start(&db, 0).await;
+    let writer = Writer::start(db, writer_start).await;
     backfill::backfill(
         &mut s,
         &BackfillArgs {
@@ -84,6 +84,13 @@ async fn asynchronous_dual_write_follows_legacy_writes_and_cuts_over_clean() {
     dualwrite::enable_async(&mut s)
         .await
         .expect("dual-write --async");
+    (s, writer)
+}
+
+#[tokio::test]
+async fn asynchronous_dual_write_follows_legacy_writes_and_cuts_over_clean() {
+    let db = support::legacy_db(support::size()).await;
+    let (s, writer) = to_async_dual_write(&db, 0).await;
     let st = s.require().await.expect("state");
     assert_eq!(
         (st.phase, st.dual_write, st.is_async()),
@@ -215,24 +222,7 @@ async fn synchronous_dual_write_is_not_switched_to_asynchronous_in_place() {
 async fn rolled_back_async_from(phase: Phase) {
     let db = support::legacy_db(support::size()).await;
     let schema_before = support::legacy_schema(&db);
-    let mut s = support::session(&db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    let writer = Writer::start(&db, 1_000).await;
-    backfill::backfill(
-        &mut s,
-        &BackfillArgs {
-            rows_per_second: 4_000,
-            batch_size: 50,
-            preflight: false,
-        },
-    )
-    .await
-    .expect("backfill");
-    dualwrite::enable_async(&mut s)
-        .await
-        .expect("dual-write --async");
+    let (s, writer) = to_async_dual_write(&db, 1_000).await;
     let (stop, task) = follow(s);
     tokio::time::sleep(Duration::from_millis(800)).await;
     writer.stop().await;
