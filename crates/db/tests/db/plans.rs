@@ -85,15 +85,31 @@ async fn tasks(admin: &Client, node: &Node, word: &str, n: usize) {
     }
 }
 
+/// Budget lines categorised `word n` on `node`, written as the owner.
+async fn budget_lines(admin: &Client, node: &Node, word: &str, n: usize) {
+    for i in 0..n {
+        admin
+            .execute(
+                "insert into showtree.budget_lines (org_id, node_id, category, amount_minor, currency) \
+                 values ($1, $2, $3, 100, 'USD')",
+                &[&node.org_id, &node.id, &format!("{word} {i}")],
+            )
+            .await
+            .expect("budget line");
+    }
+}
+
 /// Org > Project > Production > {Activation > {Workspace, Backstage
-/// (restricted) > Green Room, Gone (deleted)}, Other activation}, tasks on
-/// every node, and a second organization with the same words.
+/// (restricted) > Green Room, Gone (deleted), Rigging Loft}, Other
+/// activation}, tasks on every node, rigging budget lines on some, and a
+/// second organization with the same words.
 struct World {
     _db: TestDb,
     app: Db,
     owner: Caller,
     manager: Caller,
     viewer: Caller,
+    finance: Caller,
     stranger: Caller,
     org: Node,
     project: Node,
@@ -168,6 +184,23 @@ async fn world() -> World {
         false,
     )
     .await;
+    make(
+        &app,
+        &owner,
+        &activation,
+        NodeKind::Workspace,
+        "Rigging Loft",
+        false,
+    )
+    .await;
+    for (node, n) in [
+        (&production, 2),
+        (&activation, 1),
+        (&backstage, 2),
+        (&gone, 1),
+    ] {
+        budget_lines(&admin, node, "rigging budget", n).await;
+    }
     for (node, n) in [
         (&org, 2),
         (&project, 3),
@@ -191,6 +224,8 @@ async fn world() -> World {
     give(&app, &owner, &production, &manager, Role::Manager).await;
     let viewer = user(&admin, "viewer@plans.test").await;
     give(&app, &owner, &activation, &viewer, Role::Viewer).await;
+    let finance = user(&admin, "finance@plans.test").await;
+    give(&app, &owner, &production, &finance, Role::Finance).await;
 
     let (stranger, other_org) = signup(&app, "owner@elsewhere.test", "Elsewhere").await;
     let theirs = app
@@ -205,6 +240,7 @@ async fn world() -> World {
         owner,
         manager,
         viewer,
+        finance,
         stranger,
         org,
         project,
@@ -299,14 +335,21 @@ async fn a_subtree_list_gives_the_same_pages_walking_or_through_the_nodes() {
     }
 }
 
-/// `search_subtree` as `who`, with the small-subtree bound `small`.
-async fn search(w: &World, who: &Caller, org: Uuid, node: Uuid, small: i32) -> Vec<(String, Uuid)> {
+/// `search_subtree` for `q` as `who`, with the small-subtree bound `small`.
+async fn search_for(
+    w: &World,
+    who: &Caller,
+    org: Uuid,
+    node: Uuid,
+    q: &str,
+    small: i32,
+) -> Vec<(String, Uuid)> {
     w.app
         .run_as(who, async |c| {
             let rows = c
                 .query(
-                    "select kind, id from showtree.search_subtree($1, $2, 'rigging', 100, $3)",
-                    &[&org, &node, &small],
+                    "select kind, id from showtree.search_subtree($1, $2, $3, 100, $4)",
+                    &[&org, &node, &q, &small],
                 )
                 .await?;
             Ok::<_, showtree_db::DbError>(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
@@ -315,21 +358,49 @@ async fn search(w: &World, who: &Caller, org: Uuid, node: Uuid, small: i32) -> V
         .expect("search")
 }
 
+/// `search_subtree` for 'rigging' as `who`, with the small-subtree bound `small`.
+async fn search(w: &World, who: &Caller, org: Uuid, node: Uuid, small: i32) -> Vec<(String, Uuid)> {
+    search_for(w, who, org, node, "rigging", small).await
+}
+
+/// How many hits of each kind.
+fn kinds(hits: &[(String, Uuid)]) -> Vec<(String, usize)> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for (kind, _) in hits {
+        match counts.iter_mut().find(|(k, _)| k == kind) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((kind.clone(), 1)),
+        }
+    }
+    counts.sort();
+    counts
+}
+
 #[tokio::test]
 async fn search_reads_a_large_subtree_as_a_small_one_and_never_another_org() {
     let w = world().await;
+    // (budget lines, nodes, tasks) each caller may read in the subtree:
+    // deleted nodes' rows never; the restricted backstage only for the
+    // owner; budget lines only with the finance capability
     let cases = [
-        (&w.owner, &w.org, 25),
-        (&w.owner, &w.activation, 14),
-        (&w.manager, &w.production, 15),
-        (&w.viewer, &w.activation, 9),
+        (&w.owner, &w.org, (5, 1, 25)),
+        (&w.owner, &w.activation, (3, 1, 14)),
+        (&w.manager, &w.production, (0, 1, 15)),
+        (&w.finance, &w.production, (3, 1, 15)),
+        (&w.viewer, &w.activation, (0, 1, 9)),
     ];
-    for (who, node, expected) in cases {
+    for (who, node, (budget, nodes, tasks)) in cases {
         // 0: every subtree is large; 2000 (the default): every one is small
         let large = search(&w, who, node.org_id, node.id, 0).await;
         let small = search(&w, who, node.org_id, node.id, 2000).await;
         assert_eq!(large, small, "{}", node.name);
-        assert_eq!(large.len(), expected, "{}", node.name);
+        let mut expected = vec![
+            ("budget_line".to_string(), budget),
+            ("node".to_string(), nodes),
+            ("task".to_string(), tasks),
+        ];
+        expected.retain(|(_, n)| *n > 0);
+        assert_eq!(kinds(&large), expected, "{}", node.name);
     }
     // the other organization's owner finds their own five, never ours
     for small in [0, 2000] {
@@ -344,6 +415,34 @@ async fn search_reads_a_large_subtree_as_a_small_one_and_never_another_org() {
             search(&w, &w.owner, w.other_org, w.other_org, small)
                 .await
                 .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn search_of_stop_words_finds_nothing_and_a_negation_stays_in_the_subtree() {
+    let w = world().await;
+    for small in [0, 2000] {
+        // no lexeme at all: nothing, not every row of the organization
+        for q in ["the", "", "-"] {
+            let hits = search_for(&w, &w.owner, w.org.org_id, w.org.id, q, small).await;
+            assert!(hits.is_empty(), "{q:?} with bound {small}: {hits:?}");
+        }
+        // everything of the viewer's subtree without 'budget' or 'loft'
+        // (its nine tasks), nothing of the other organization's
+        let hits = search_for(
+            &w,
+            &w.viewer,
+            w.org.org_id,
+            w.activation.id,
+            "-budget -loft",
+            small,
+        )
+        .await;
+        assert_eq!(
+            kinds(&hits),
+            vec![("node".to_string(), 2), ("task".to_string(), 9)],
+            "bound {small}"
         );
     }
 }
@@ -367,11 +466,13 @@ async fn subtree_nodes_are_the_live_nodes_the_caller_may_read() {
             .expect("subtree_nodes")
         }
     };
-    // org, project, production, activation, workspace, backstage, green room, orlando
-    assert_eq!(count(w.owner.clone(), w.org.org_id, w.org.id).await, 8);
+    // org, project, production, activation, workspace, backstage, green
+    // room, rigging loft, orlando
+    assert_eq!(count(w.owner.clone(), w.org.org_id, w.org.id).await, 9);
+    // activation, workspace, rigging loft
     assert_eq!(
         count(w.viewer.clone(), w.org.org_id, w.activation.id).await,
-        2
+        3
     );
     assert_eq!(count(w.viewer.clone(), w.org.org_id, w.org.id).await, 0);
     assert_eq!(count(w.stranger.clone(), w.org.org_id, w.org.id).await, 0);
