@@ -82,6 +82,8 @@ declare
   v_read uuid[];
   v_finance uuid[];
   v_depth integer;
+  v_hit record;
+  v_found integer := 0;
 begin
   if pg_catalog.numnode(v_q) = 0 then
     return;
@@ -99,27 +101,27 @@ begin
   if v_depth is null then
     return;
   end if;
-  -- Each table's matches come out of a fenced sub-select (offset 0), so
-  -- the organization's btree is not combined with the text index: the
-  -- organization is in the index condition already. Each match's node is
-  -- then read by its key; the subtree test is the root at its depth among
-  -- the node's ancestors, no range of nodes_path_idx, which a generic plan
-  -- would take for a few nodes and scan once per match.
-  return query
-  with hits as (
+  -- Every match of the organization is ranked first; then, best first
+  -- (a loop over the sorted matches: the order is kept and the rest are
+  -- never tested), each one's node is read by its key until p_limit have
+  -- passed, so a search whose matches the caller may mostly read tests
+  -- about p_limit nodes, not every match's. Each table's matches come out
+  -- of a fenced sub-select (offset 0), so the organization's btree is not
+  -- combined with the text index: the organization is in the index
+  -- condition already. The subtree test is the root at its depth among
+  -- the node's ancestors, not a range of nodes_path_idx, which a generic
+  -- plan would take for a few nodes and scan once per match.
+  for v_hit in
+  with hits (kind, id, node_id, title, rank) as (
     select 'node'::text, n.id, n.id, n.name,
            ts_rank(to_tsvector('english'::regconfig, n.name), v_q)
-      from (select n.org_id, n.id, n.name, n.ancestors, n.depth, n.restricted,
-                   n.restricted_ancestor_depth
+      from (select n.org_id, n.id, n.name
               from showtree.nodes n
              where n.deleted_at is null
                and (to_tsvector('english'::regconfig, n.name)
                     || array_to_tsvector(array[n.org_id::text])) @@ v_oq
             offset 0) n
      where n.org_id = p_org_id
-       and (n.id = p_node_id or n.ancestors[v_depth + 1] = p_node_id)
-       and (v_admin or private.grant_path(n.ancestors, n.id, n.depth, n.restricted,
-                                          n.restricted_ancestor_depth) && v_read)
     union all
     select 'task', x.id, x.node_id, x.title, ts_rank(x.search, v_q)
       from (select x.org_id, x.id, x.node_id, x.title, x.search
@@ -127,11 +129,7 @@ begin
              where x.deleted_at is null
                and (x.search || array_to_tsvector(array[x.org_id::text])) @@ v_oq
             offset 0) x
-      join showtree.nodes n on n.org_id = x.org_id and n.id = x.node_id
-     where x.org_id = p_org_id and n.deleted_at is null
-       and (n.id = p_node_id or n.ancestors[v_depth + 1] = p_node_id)
-       and (v_admin or private.grant_path(n.ancestors, n.id, n.depth, n.restricted,
-                                          n.restricted_ancestor_depth) && v_read)
+     where x.org_id = p_org_id
     union all
     select 'schedule_item', x.id, x.node_id, x.title, ts_rank(x.search, v_q)
       from (select x.org_id, x.id, x.node_id, x.title, x.search
@@ -139,11 +137,7 @@ begin
              where x.deleted_at is null
                and (x.search || array_to_tsvector(array[x.org_id::text])) @@ v_oq
             offset 0) x
-      join showtree.nodes n on n.org_id = x.org_id and n.id = x.node_id
-     where x.org_id = p_org_id and n.deleted_at is null
-       and (n.id = p_node_id or n.ancestors[v_depth + 1] = p_node_id)
-       and (v_admin or private.grant_path(n.ancestors, n.id, n.depth, n.restricted,
-                                          n.restricted_ancestor_depth) && v_read)
+     where x.org_id = p_org_id
     union all
     select 'document', x.id, x.node_id, x.title, ts_rank(x.search, v_q)
       from (select x.org_id, x.id, x.node_id, x.title, x.search
@@ -151,11 +145,7 @@ begin
              where x.deleted_at is null
                and (x.search || array_to_tsvector(array[x.org_id::text])) @@ v_oq
             offset 0) x
-      join showtree.nodes n on n.org_id = x.org_id and n.id = x.node_id
-     where x.org_id = p_org_id and n.deleted_at is null
-       and (n.id = p_node_id or n.ancestors[v_depth + 1] = p_node_id)
-       and (v_admin or private.grant_path(n.ancestors, n.id, n.depth, n.restricted,
-                                          n.restricted_ancestor_depth) && v_read)
+     where x.org_id = p_org_id
     union all
     select 'budget_line', x.id, x.node_id, x.category, ts_rank(x.search, v_q)
       from (select x.org_id, x.id, x.node_id, x.category, x.search
@@ -163,11 +153,7 @@ begin
              where x.deleted_at is null
                and (x.search || array_to_tsvector(array[x.org_id::text])) @@ v_oq
             offset 0) x
-      join showtree.nodes n on n.org_id = x.org_id and n.id = x.node_id
-     where x.org_id = p_org_id and n.deleted_at is null
-       and (n.id = p_node_id or n.ancestors[v_depth + 1] = p_node_id)
-       and (v_admin or private.grant_path(n.ancestors, n.id, n.depth, n.restricted,
-                                          n.restricted_ancestor_depth) && v_finance)
+     where x.org_id = p_org_id
     union all
     select 'invoice', x.id, x.node_id, x.number, ts_rank(x.search, v_q)
       from (select x.org_id, x.id, x.node_id, x.number, x.search
@@ -175,13 +161,28 @@ begin
              where x.deleted_at is null
                and (x.search || array_to_tsvector(array[x.org_id::text])) @@ v_oq
             offset 0) x
-      join showtree.nodes n on n.org_id = x.org_id and n.id = x.node_id
-     where x.org_id = p_org_id and n.deleted_at is null
-       and (n.id = p_node_id or n.ancestors[v_depth + 1] = p_node_id)
-       and (v_admin or private.grant_path(n.ancestors, n.id, n.depth, n.restricted,
-                                          n.restricted_ancestor_depth) && v_finance)
+     where x.org_id = p_org_id
   )
-  select h.* from hits h order by 5 desc, 2 limit p_limit;
+  select h.kind, h.id, h.node_id, h.title, h.rank from hits h order by h.rank desc, h.id
+  loop
+    if exists (select from showtree.nodes n
+                where n.org_id = p_org_id and n.id = v_hit.node_id and n.deleted_at is null
+                  and (n.id = p_node_id or n.ancestors[v_depth + 1] = p_node_id)
+                  and (v_admin
+                       or private.grant_path(n.ancestors, n.id, n.depth, n.restricted,
+                                             n.restricted_ancestor_depth)
+                          && case when v_hit.kind in ('budget_line', 'invoice') then v_finance
+                                  else v_read end)) then
+      kind := v_hit.kind;
+      id := v_hit.id;
+      node_id := v_hit.node_id;
+      title := v_hit.title;
+      rank := v_hit.rank;
+      return next;
+      v_found := v_found + 1;
+      exit when v_found >= p_limit;
+    end if;
+  end loop;
 end
 $$;
 revoke execute on function private.search_org_rows(uuid, uuid, text, integer) from public;

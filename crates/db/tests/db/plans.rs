@@ -335,21 +335,22 @@ async fn a_subtree_list_gives_the_same_pages_walking_or_through_the_nodes() {
     }
 }
 
-/// `search_subtree` for `q` as `who`, with the small-subtree bound `small`.
+/// `search_subtree` for `q` as `who`, at most `limit` hits, with the
+/// small-subtree bound `small`.
 async fn search_for(
     w: &World,
     who: &Caller,
-    org: Uuid,
-    node: Uuid,
+    (org, node): (Uuid, Uuid),
     q: &str,
+    limit: i32,
     small: i32,
 ) -> Vec<(String, Uuid)> {
     w.app
         .run_as(who, async |c| {
             let rows = c
                 .query(
-                    "select kind, id from showtree.search_subtree($1, $2, $3, 100, $4)",
-                    &[&org, &node, &q, &small],
+                    "select kind, id from showtree.search_subtree($1, $2, $3, $4, $5)",
+                    &[&org, &node, &q, &limit, &small],
                 )
                 .await?;
             Ok::<_, showtree_db::DbError>(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
@@ -360,7 +361,7 @@ async fn search_for(
 
 /// `search_subtree` for 'rigging' as `who`, with the small-subtree bound `small`.
 async fn search(w: &World, who: &Caller, org: Uuid, node: Uuid, small: i32) -> Vec<(String, Uuid)> {
-    search_for(w, who, org, node, "rigging", small).await
+    search_for(w, who, (org, node), "rigging", 100, small).await
 }
 
 /// How many hits of each kind.
@@ -401,6 +402,11 @@ async fn search_reads_a_large_subtree_as_a_small_one_and_never_another_org() {
         ];
         expected.retain(|(_, n)| *n > 0);
         assert_eq!(kinds(&large), expected, "{}", node.name);
+        // a limit keeps the best hits, in the same order, either way
+        for bound in [0, 2000] {
+            let first = search_for(&w, who, (node.org_id, node.id), "rigging", 4, bound).await;
+            assert_eq!(first, large[..4], "{} with bound {bound}", node.name);
+        }
     }
     // the other organization's owner finds their own five, never ours
     for small in [0, 2000] {
@@ -425,7 +431,7 @@ async fn search_of_stop_words_finds_nothing_and_a_negation_stays_in_the_subtree(
     for small in [0, 2000] {
         // no lexeme at all: nothing, not every row of the organization
         for q in ["the", "", "-"] {
-            let hits = search_for(&w, &w.owner, w.org.org_id, w.org.id, q, small).await;
+            let hits = search_for(&w, &w.owner, (w.org.org_id, w.org.id), q, 100, small).await;
             assert!(hits.is_empty(), "{q:?} with bound {small}: {hits:?}");
         }
         // everything of the viewer's subtree without 'budget' or 'loft'
@@ -433,9 +439,9 @@ async fn search_of_stop_words_finds_nothing_and_a_negation_stays_in_the_subtree(
         let hits = search_for(
             &w,
             &w.viewer,
-            w.org.org_id,
-            w.activation.id,
+            (w.org.org_id, w.activation.id),
             "-budget -loft",
+            100,
             small,
         )
         .await;
