@@ -33,7 +33,7 @@ use tokio_postgres::{Client, Transaction};
 use crate::plan::{Plan, Unit, UnitKind};
 use crate::report::Report;
 use crate::sql::{ident, lit, own};
-use crate::sqlgen::{self, OnProblem};
+use crate::sqlgen::{self, KeyRange, OnProblem};
 use crate::state::{self, Phase, Session};
 use crate::{ImportError, check, dualwrite, indexes, progress};
 
@@ -560,7 +560,18 @@ async fn copy_batch(
                 "turning showtree's triggers off for the batch",
             ))?;
             match tx
-                .query_one(&sqlgen::upsert(plan, u, &pred, OnProblem::Count), &[])
+                .query_one(
+                    &sqlgen::upsert(
+                        plan,
+                        u,
+                        &pred,
+                        OnProblem::Count(KeyRange {
+                            after: last,
+                            through: &hi,
+                        }),
+                    ),
+                    &[],
+                )
                 .await
             {
                 Ok(r) => {
@@ -729,7 +740,16 @@ async fn probe(
     for id in ids {
         let one = format!("t.{} = {}::{}", ident(&u.pk), lit(&id), u.pk_type);
         let sql = match u.kind {
-            UnitKind::Rows => sqlgen::upsert(plan, u, &one, OnProblem::Count),
+            // (audited as a batch of its own key: the probe rolls back)
+            UnitKind::Rows => sqlgen::upsert(
+                plan,
+                u,
+                &one,
+                OnProblem::Count(KeyRange {
+                    after: None,
+                    through: &id,
+                }),
+            ),
             _ => format!(
                 "select {}(array[{}::{}])",
                 sqlgen::sync_fn(u),
