@@ -135,7 +135,19 @@ pub fn src_select(plan: &Plan, u: &Unit, pred: &str) -> String {
             cols.push(format!("{v} as {k}"));
         }
     }
-    cols.push(format!("{} as problems", u.problems_sql()));
+    // a row is never moved to another organization (its id stays its
+    // own organization's): without this the write through the id map would
+    // fail on the id's unique key, and with it the legacy write (or every
+    // drain after it)
+    let moved = if u.kind == UnitKind::Rows {
+        format!(
+            " || case when m.new_id is not null and m.org_id is distinct from {} then array['moved to another organization: not supported'] else '{{}}'::text[] end",
+            u.org_expr
+        )
+    } else {
+        String::new()
+    };
+    cols.push(format!("{}{moved} as problems", u.problems_sql()));
     format!(
         "select {}\n  from {} t\n  left join {} m on m.legacy_id = t.{}\n  {}\n where ({pred}) and {}",
         cols.join(",\n       "),
