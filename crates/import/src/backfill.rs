@@ -33,7 +33,7 @@ use tokio_postgres::{Client, Transaction};
 use crate::plan::{Plan, Unit, UnitKind};
 use crate::report::Report;
 use crate::sql::{ident, lit, own};
-use crate::sqlgen::{self, OnProblem};
+use crate::sqlgen::{self, KeyRange, OnProblem};
 use crate::state::{self, Phase, Session};
 use crate::{ImportError, check, dualwrite, indexes, progress};
 
@@ -277,33 +277,44 @@ pub async fn backfill(session: &mut Session, args: &BackfillArgs) -> Result<Summ
     // statements want the indexes
     let building = Instant::now();
     summary.indexes_built = indexes::restore(&mut session.client, second.as_mut()).await?;
-    drop(second);
     summary.index_builds = building.elapsed();
     let finishing = Instant::now();
-    analyze(session, &plan).await?;
+    analyze(&session.client, second.as_ref(), &plan).await?;
     // rows changed meanwhile, copied again from their current state
     summary.caught_up = dualwrite::drain(&mut session.client, &plan).await?;
+    // the batches wrote with showtree's triggers off: the roll-up figures
+    // of every imported node (later writes reconcile their nodes), half
+    // of the organizations on each connection, each half committed on its
+    // own: appending the difference between rows and store is idempotent,
+    // so a run killed after one half reconciles again to the same figures
+    if let Some(orgs) = plan.unit_of(UnitKind::Organization) {
+        let half = |part: i32| {
+            format!(
+                "select {}(array(select o.org_id from (select org_id, ntile(2) over (order by org_id) as part from {}) o where o.part = {part}))",
+                own("rollup_reconcile_orgs"),
+                orgs.map_table()
+            )
+        };
+        summary.rollup_deltas = match second.as_ref() {
+            Some(other) => {
+                let (a, b) = tokio::try_join!(
+                    reconcile(&session.client, half(1)),
+                    reconcile(other, half(2))
+                )?;
+                a + b
+            }
+            None => {
+                reconcile(&session.client, half(1)).await?
+                    + reconcile(&session.client, half(2)).await?
+            }
+        };
+    }
+    drop(second);
     let tx = session
         .client
         .transaction()
         .await
         .map_err(ImportError::db("finishing the backfill"))?;
-    // the batches wrote with showtree's triggers off: the roll-up figures
-    // of every imported node, at once (later writes reconcile their nodes)
-    if let Some(orgs) = plan.unit_of(UnitKind::Organization) {
-        summary.rollup_deltas = tx
-            .query_one(
-                &format!(
-                    "select {}(array(select org_id from {}))",
-                    own("rollup_reconcile_orgs"),
-                    orgs.map_table()
-                ),
-                &[],
-            )
-            .await
-            .map_err(ImportError::db("reconciling the roll-ups"))?
-            .get(0);
-    }
     state::set_phase(&tx, Phase::Backfilled).await?;
     state::record(
         &tx,
@@ -420,7 +431,23 @@ impl<'a> Copy<'a> {
 /// roll-up reconciliation and validate plan over them (without them the
 /// reconciliation ran nested loops over whole tables: 14.8 s of a 14.9 s
 /// finish at scale 0.02, on a loaded machine).
-async fn analyze(session: &Session, plan: &Plan) -> Result<(), ImportError> {
+async fn reconcile(c: &Client, sql: String) -> Result<i64, ImportError> {
+    c.query_one(&sql, &[])
+        .await
+        .map_err(ImportError::db("reconciling the roll-ups"))
+        .map(|r| r.get(0))
+}
+
+async fn run_analyze(c: &Client, part: Vec<String>) -> Result<(), ImportError> {
+    if part.is_empty() {
+        return Ok(());
+    }
+    c.batch_execute(&format!("analyze {}", part.join(", ")))
+        .await
+        .map_err(ImportError::db("analyzing the tables the copy filled"))
+}
+
+async fn analyze(client: &Client, other: Option<&Client>, plan: &Plan) -> Result<(), ImportError> {
     let mut tables: Vec<String> = plan
         .units
         .iter()
@@ -428,11 +455,20 @@ async fn analyze(session: &Session, plan: &Plan) -> Result<(), ImportError> {
         .collect();
     tables.sort();
     tables.dedup();
-    session
-        .client
-        .batch_execute(&format!("analyze {}", tables.join(", ")))
-        .await
-        .map_err(ImportError::db("analyzing the tables the copy filled"))
+    match other {
+        // every other table on each connection (so the big ones split
+        // about evenly: each unit's target and map come one after the other)
+        Some(other) => {
+            let mut a = Vec::new();
+            let mut b = Vec::new();
+            for (i, t) in tables.into_iter().enumerate() {
+                if i % 2 == 0 { a.push(t) } else { b.push(t) }
+            }
+            tokio::try_join!(run_analyze(client, a), run_analyze(other, b))?;
+            Ok(())
+        }
+        None => run_analyze(client, tables).await,
+    }
 }
 
 /// Every bad row of the data, before anything is written (the scan runs in
@@ -485,16 +521,26 @@ async fn count_after(
     u: &Unit,
     last: Option<&str>,
 ) -> Result<u64, ImportError> {
+    // from the start, the planner's estimate when the table has one: the
+    // count only sizes the progress bar and orders the units (counting
+    // every legacy table is one more scan of each before the copy)
+    let count = format!(
+        "select count(*) from {} t where {}",
+        plan.legacy(&u.source),
+        after(u, last)
+    );
+    let sql = if last.is_none() {
+        format!(
+            "select coalesce((select c.reltuples::bigint from pg_catalog.pg_class c
+                                where c.oid = {}::regclass and c.reltuples >= 0), ({count}))",
+            lit(&plan.legacy(&u.source))
+        )
+    } else {
+        count
+    };
     let n: i64 = session
         .client
-        .query_one(
-            &format!(
-                "select count(*) from {} t where {}",
-                plan.legacy(&u.source),
-                after(u, last)
-            ),
-            &[],
-        )
+        .query_one(&sql, &[])
         .await
         .map_err(ImportError::db("counting legacy rows"))?
         .get(0);
@@ -560,7 +606,18 @@ async fn copy_batch(
                 "turning showtree's triggers off for the batch",
             ))?;
             match tx
-                .query_one(&sqlgen::upsert(plan, u, &pred, OnProblem::Count), &[])
+                .query_one(
+                    &sqlgen::upsert(
+                        plan,
+                        u,
+                        &pred,
+                        OnProblem::Count(KeyRange {
+                            after: last,
+                            through: &hi,
+                        }),
+                    ),
+                    &[],
+                )
                 .await
             {
                 Ok(r) => {
@@ -729,7 +786,16 @@ async fn probe(
     for id in ids {
         let one = format!("t.{} = {}::{}", ident(&u.pk), lit(&id), u.pk_type);
         let sql = match u.kind {
-            UnitKind::Rows => sqlgen::upsert(plan, u, &one, OnProblem::Count),
+            // (audited as a batch of its own key: the probe rolls back)
+            UnitKind::Rows => sqlgen::upsert(
+                plan,
+                u,
+                &one,
+                OnProblem::Count(KeyRange {
+                    after: None,
+                    through: &id,
+                }),
+            ),
             _ => format!(
                 "select {}(array[{}::{}])",
                 sqlgen::sync_fn(u),

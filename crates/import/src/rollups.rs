@@ -41,8 +41,8 @@ pub const METRICS: [&str; 21] = [
     "assets_ended",
 ];
 
-/// `showtree_import.rollup_diff` and `rollup_reconcile_orgs` (created by
-/// expand).
+/// `showtree_import.rollup_diff`, `rollup_reconcile` (some nodes) and
+/// `rollup_reconcile_orgs` (created by expand).
 pub fn functions() -> String {
     let unpivot = |alias: &str| {
         METRICS
@@ -139,21 +139,29 @@ begin
 end
 $fn$;
 
--- every node of the organizations, at once
-create function {reconcile_orgs}(p_orgs uuid[]) returns bigint
+-- appends the difference of the nodes (org_id, node_id): afterwards their
+-- figures are what their rows say
+create function {reconcile}(p_orgs uuid[], p_nodes uuid[]) returns bigint
 language sql security definer set search_path = '' as $fn$
   with ins as (
   insert into private.rollup_deltas (org_id, node_id, currency, week, {metrics})
   select d.org_id, d.node_id, d.currency, d.week,
          {pivot}
-    from {diff}(array(select n.org_id from showtree.nodes n where n.org_id = any (p_orgs)),
-                array(select n.id from showtree.nodes n where n.org_id = any (p_orgs))) d
+    from {diff}(p_orgs, p_nodes) d
    group by d.org_id, d.node_id, d.currency, d.week
   returning 1)
   select count(*) from ins
 $fn$;
+
+-- every node of the organizations, at once
+create function {reconcile_orgs}(p_orgs uuid[]) returns bigint
+language sql security definer set search_path = '' as $fn$
+  select {reconcile}(array(select n.org_id from showtree.nodes n where n.org_id = any (p_orgs)),
+                     array(select n.id from showtree.nodes n where n.org_id = any (p_orgs)))
+$fn$;
 "#,
         diff = own("rollup_diff"),
+        reconcile = own("rollup_reconcile"),
         reconcile_orgs = own("rollup_reconcile_orgs"),
         own_values = unpivot("o"),
     )

@@ -135,7 +135,19 @@ pub fn src_select(plan: &Plan, u: &Unit, pred: &str) -> String {
             cols.push(format!("{v} as {k}"));
         }
     }
-    cols.push(format!("{} as problems", u.problems_sql()));
+    // a row is never moved to another organization (its id stays its
+    // own organization's): without this the write through the id map would
+    // fail on the id's unique key, and with it the legacy write (or every
+    // drain after it)
+    let moved = if u.kind == UnitKind::Rows {
+        format!(
+            " || case when m.new_id is not null and m.org_id is distinct from {} then array['moved to another organization: not supported'] else '{{}}'::text[] end",
+            u.org_expr
+        )
+    } else {
+        String::new()
+    };
+    cols.push(format!("{}{moved} as problems", u.problems_sql()));
     format!(
         "select {}\n  from {} t\n  left join {} m on m.legacy_id = t.{}\n  {}\n where ({pred}) and {}",
         cols.join(",\n       "),
@@ -193,11 +205,22 @@ pub fn dry_map(plan: &Plan, u: &Unit) -> String {
 /// imported: a backfill defers such rows to the catch-up.
 pub const UNRESOLVED: &str = "unresolved: ";
 
+/// The keys of a backfill batch: after `after` (none: from the first
+/// key) through `through`, in the legacy table's key order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRange<'a> {
+    /// The last key of the batch before, if any.
+    pub after: Option<&'a str>,
+    /// The batch's last key.
+    pub through: &'a str,
+}
+
 /// How an upsert treats rows with problems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnProblem {
-    /// Count them (the backfill stops and reports).
-    Count,
+pub enum OnProblem<'a> {
+    /// Count them (the backfill stops and reports); the rows are the
+    /// backfill's batch of these keys.
+    Count(KeyRange<'a>),
     /// Record them in `showtree_import.errors` (dual-write, catch-up).
     Log,
 }
@@ -230,7 +253,7 @@ pub fn upsert(plan: &Plan, u: &Unit, pred: &str, on_problem: OnProblem) -> Strin
     let (bad, cleared) = match on_problem {
         // rows waiting for a row copied later (an owner added while the
         // backfill runs) are not bad: the catch-up copies them after it
-        OnProblem::Count => (
+        OnProblem::Count(_) => (
             format!(
                 "bad as (select 1 from s where exists (select from unnest(s.problems) p where p not like '{UNRESOLVED}%')),
 deferred as (insert into {changes} (legacy_table, legacy_id)
@@ -256,7 +279,8 @@ deferred as (insert into {changes} (legacy_table, legacy_id)
             ),
         ),
     };
-    if on_problem == OnProblem::Count {
+    if let OnProblem::Count(range) = on_problem {
+        let bad = bad + &batch_audit(plan, u, range);
         return batch_upsert(plan, u, pred, &cols, &vals, conflict, &sets, &bad);
     }
     // rows already imported are updated, not upserted: an insert that ends
@@ -293,7 +317,7 @@ w as (insert into {target} ({cols})
     where cardinality(s.problems) = 0 and not exists (select from u where u.legacy_id = s.legacy_id)
    on conflict {conflict} do update set {sets}
    returning 1){cleared}
-select (select count(*) from w) + (select count(*) from u), (select count(*) from bad){deferred}",
+select (select count(*) from w) + (select count(*) from u), (select count(*) from bad)",
         src = src_select(plan, u, pred),
         usets = usets,
         ukey = ukey,
@@ -301,16 +325,44 @@ select (select count(*) from w) + (select count(*) from u), (select count(*) fro
         target = u.target_table(),
         cols = cols.join(", "),
         vals = vals.join(", "),
-        deferred = if on_problem == OnProblem::Count {
-            ", (select count(*) from deferred)"
-        } else {
-            ""
-        },
         sets = if sets.is_empty() {
             "id = excluded.id".to_owned()
         } else {
             sets.join(", ")
         },
+    )
+}
+
+/// The audit record of a backfill batch (its rows are written with
+/// showtree's triggers off, so `private.audit_row` writes none): one
+/// `<table>.imported` event per organization the batch wrote rows of, on
+/// the organization's root node, naming the mapping, the legacy table, the
+/// batch's key range and its row count (the id map, which outlives the
+/// legacy tables, leads from a row to its legacy key). Finance tables' events
+/// carry the finance capability, as `audit_row`'s do. An event per row
+/// would cost more than the copy itself (docs/IMPORT.md).
+fn batch_audit(plan: &Plan, u: &Unit, range: KeyRange<'_>) -> String {
+    if !u.tenant {
+        return String::new();
+    }
+    let table = &u.target.1;
+    let capability = if FINANCE_TABLES.contains(&table.as_str()) {
+        r#" || '{"capability": "finance"}'::jsonb"#
+    } else {
+        ""
+    };
+    format!(
+        ",\naudited as (insert into showtree.audit_events (org_id, node_id, action, table_name, metadata)
+   select s.org_id, s.org_id, {action}, {table}, jsonb_build_object('import', jsonb_build_object(
+            'mapping', {mapping}, 'legacy_table', {legacy}, 'after', {after}::text, 'through', {through}::text,
+            'rows', count(*))){capability}
+     from s where cardinality(s.problems) = 0 group by s.org_id)",
+        action = lit(&format!("{table}.imported")),
+        table = lit(table),
+        mapping = lit(&u.name),
+        legacy = lit(&legacy_name(plan, &u.source)),
+        after = range.after.map_or_else(|| "null".to_owned(), lit),
+        through = lit(range.through),
     )
 }
 
@@ -756,16 +808,19 @@ fn rows_fns(plan: &Plan, u: &Unit) -> String {
             u.target_table()
         )
     };
-    let delete = format!(
-        "with gone as (
+    let gone = format!(
+        "gone as (
     delete from {map} m where m.legacy_id = any (p_ids)
        and not exists (select from {legacy} t where t.{pkc} = m.legacy_id and {filter})
-    returning m.new_id, m.org_id)
-  {delete_target};",
+    returning m.new_id, m.org_id)",
         map = u.map_table(),
         legacy = plan.legacy(&u.source),
         pkc = ident(&u.pk),
         filter = u.filter_sql(),
+    );
+    let delete = format!(
+        "with {gone}
+  {delete_target};"
     );
     format!(
         r#"
@@ -816,20 +871,11 @@ begin
 end
 $fn$;
 
-create function {unchecked}(p_ids {pk}[]) returns bigint
-language plpgsql security definer set search_path = '' set session_replication_role = replica as $fn$
-declare
-  n bigint;
-begin
-  {delete}
-  get diagnostics n = row_count;
-  return n;
-end
-$fn$;
-"#,
+{unchecked_fn}"#,
         upsert = sync_fn(u),
         unsync = unsync_fn(u),
         unchecked = fn_name("unsync_unchecked", &u.name),
+        unchecked_fn = unchecked_fn(u, &gone, &delete_target),
         pk = u.pk_type,
         pkc = ident(&u.pk),
         stmt = upsert(plan, u, &pred, OnProblem::Log),
@@ -838,6 +884,99 @@ $fn$;
         errors = own("errors"),
         name = lit(&u.name),
         importing = IMPORTING,
+    )
+}
+
+/// The tables whose audit events only readers with the finance capability
+/// see (migration 0005's `private.audit_row` arguments).
+const FINANCE_TABLES: [&str; 4] = ["budget_lines", "invoices", "invoice_lines", "invoice_tags"];
+
+/// `showtree_import.unsync_unchecked_<unit>(ids)`: the delete of
+/// [`rows_fns`]' unsync without showtree's triggers and key checks, for
+/// when the legacy side deletes a row before the rows that reference it.
+/// What the skipped triggers would have done for the deleted rows is done
+/// here: their audit events (`<table>.purged`, as `private.audit_row`
+/// writes them), and their nodes' roll-up figures, with those of the rows
+/// still referencing them (an assignment of a deleted asset no longer
+/// counts), reconciled against their rows. The referencing rows' own
+/// deletes (the legacy side's cascade, in the same statement or a later
+/// drain) then go through showtree's triggers as usual.
+fn unchecked_fn(u: &Unit, gone: &str, delete_target: &str) -> String {
+    let head = format!(
+        "create function {}(p_ids {}[]) returns bigint
+language plpgsql security definer set search_path = '' set session_replication_role = replica as $fn$",
+        fn_name("unsync_unchecked", &u.name),
+        u.pk_type
+    );
+    if !u.tenant {
+        // auth.users: neither audited nor in the roll-ups
+        return format!(
+            "{head}
+declare
+  n bigint;
+begin
+  with {gone}
+  {delete_target};
+  get diagnostics n = row_count;
+  return n;
+end
+$fn$;
+"
+        );
+    }
+    let table = &u.target.1;
+    let node = if u.has_node {
+        "x.node_id"
+    } else {
+        "null::uuid"
+    };
+    let meta = if FINANCE_TABLES.contains(&table.as_str()) {
+        r#"'{"capability": "finance"}'::jsonb"#
+    } else {
+        "'{}'::jsonb"
+    };
+    format!(
+        r#"{head}
+declare
+  v_orgs uuid[];
+  v_ids uuid[];
+  v_nodes uuid[];
+  v_more_orgs uuid[];
+  v_more_nodes uuid[];
+  k record;
+begin
+  with {gone},
+  x as ({delete_target}
+    returning x.org_id, x.id, {node} as node_id)
+  select array_agg(x.org_id), array_agg(x.id), array_agg(x.node_id) into v_orgs, v_ids, v_nodes from x;
+  if v_ids is null then
+    return 0;
+  end if;
+  insert into showtree.audit_events (org_id, node_id, created_by, action, table_name, row_id, changes, metadata)
+  select g.o, g.n, auth.uid(), {action}, {table}, g.i, '{{}}', {meta}
+    from unnest(v_orgs, v_ids, v_nodes) g(o, i, n);
+  -- the nodes of the rows whose keys the delete skipped
+  for k in select c.conrelid::regclass::text as tbl, a.attname::text as col
+             from pg_catalog.pg_constraint c
+             join pg_catalog.pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[2]
+            where c.confrelid = {target}::regclass and c.contype = 'f' and cardinality(c.conkey) = 2
+              and exists (select from pg_catalog.pg_attribute b
+                           where b.attrelid = c.conrelid and b.attname = 'node_id' and not b.attisdropped) loop
+    execute pg_catalog.format('select array_agg(r.org_id), array_agg(r.node_id) from %s r
+                                 join unnest($1, $2) g(o, i) on r.org_id = g.o and r.%I = g.i', k.tbl, k.col)
+       into v_more_orgs, v_more_nodes using v_orgs, v_ids;
+    v_orgs := v_orgs || coalesce(v_more_orgs, '{{}}');
+    v_nodes := v_nodes || coalesce(v_more_nodes, '{{}}');
+  end loop;
+  perform {reconcile}(v_orgs, v_nodes);
+  return cardinality(v_ids);
+end
+$fn$;
+"#,
+        action = lit(&format!("{table}.purged")),
+        table = lit(table),
+        target = lit(&u.target_table()),
+        reconcile = own("rollup_reconcile"),
     )
 }
 

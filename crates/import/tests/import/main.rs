@@ -2,10 +2,12 @@
 //! its own legacy database (the flat layout, generated rows).
 
 mod asynchronous;
+mod audit;
 mod check;
 mod concurrency;
 mod crossdb;
 mod indexes;
 mod path;
 mod rollback;
+mod rollups;
 mod support;

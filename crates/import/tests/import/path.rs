@@ -243,3 +243,49 @@ async fn imported_rows_count_in_the_roll_ups_and_validate_names_a_node_whose_fig
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_legacy_row_moved_to_another_organization_is_an_error_and_the_legacy_write_goes_on() {
+    let db = support::legacy_db(support::size()).await;
+    let mut s = support::session(&db).await;
+    expand::expand(&mut s, support::MAPPING)
+        .await
+        .expect("expand");
+    backfill::backfill(&mut s, &BackfillArgs::default())
+        .await
+        .expect("backfill");
+    dualwrite::enable(&mut s).await.expect("dual-write");
+
+    // before, the write through the id map failed on the id's unique key,
+    // and the legacy update with it
+    let c = db.client().await;
+    let task: String = c
+        .query_one(
+            "with t as (select id, organization_id from tasks where production_id is not null order by id limit 1),
+                  p as (select p.* from productions p, t where p.organization_id <> t.organization_id order by p.id limit 1)
+             update tasks x set organization_id = p.organization_id, workspace_id = p.workspace_id, production_id = p.id
+               from t, p where x.id = t.id
+             returning x.id::text",
+            &[],
+        )
+        .await
+        .expect("the legacy update goes on")
+        .get(0);
+    let problems: Vec<String> = c
+        .query_one(
+            "select problems from showtree_import.errors where mapping = 'tasks' and legacy_id = $1",
+            &[&task],
+        )
+        .await
+        .expect("the row's error")
+        .get(0);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("moved to another organization")),
+        "{problems:?}"
+    );
+    let outcome = validate::validate(&mut s).await.expect("validate");
+    assert!(!outcome.is_clean());
+    assert!(outcome.render(0).contains(&task), "{}", outcome.render(0));
+}
