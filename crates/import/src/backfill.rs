@@ -158,25 +158,65 @@ pub async fn backfill(session: &mut Session, args: &BackfillArgs) -> Result<Summ
         if let Some(l) = &session.legacy {
             // committed before the phase moves on: rerunning the backfill
             // (or rolling back expand) finds or removes them
+            // creating a trigger holds its table against writers: with a
+            // short lock timeout, tried again while they are busy, so that
+            // no legacy write fails on a deadlock with it
             let on_legacy = state::on_legacy_side(&plan, &st)?;
-            l.in_transaction(
-                &sqlgen::capture_triggers(&on_legacy),
-                "installing the change capture on the legacy tables (in the legacy database)",
-            )
-            .await?;
+            let install = format!(
+                "{}{}",
+                dualwrite::BUSY_LOCK_TIMEOUT,
+                sqlgen::capture_triggers(&on_legacy)
+            );
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match l
+                    .in_transaction(
+                        &install,
+                        "installing the change capture on the legacy tables (in the legacy database)",
+                    )
+                    .await
+                {
+                    Ok(()) => break,
+                    Err(ImportError::Db { error, .. })
+                        if attempt < dualwrite::BUSY_ATTEMPTS && dualwrite::busy(&error) =>
+                    {
+                        dualwrite::busy_pause(attempt).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         }
-        let tx = session
-            .client
-            .transaction()
-            .await
-            .map_err(ImportError::db("starting the backfill"))?;
-        if session.legacy.is_none() {
-            tx.batch_execute(&sqlgen::capture_triggers(&plan))
+        let install = format!(
+            "{}{}",
+            dualwrite::BUSY_LOCK_TIMEOUT,
+            sqlgen::capture_triggers(&plan)
+        );
+        let mut attempt = 0;
+        let tx = loop {
+            attempt += 1;
+            let tx = session
+                .client
+                .transaction()
                 .await
-                .map_err(ImportError::db(
-                    "installing the change capture on the legacy tables",
-                ))?;
-        }
+                .map_err(ImportError::db("starting the backfill"))?;
+            if session.legacy.is_some() {
+                break tx;
+            }
+            // as above, in this database
+            match tx.batch_execute(&install).await {
+                Ok(()) => break tx,
+                Err(e) if attempt < dualwrite::BUSY_ATTEMPTS && dualwrite::busy(&e) => {
+                    drop(tx);
+                    dualwrite::busy_pause(attempt).await;
+                }
+                Err(e) => {
+                    return Err(ImportError::db(
+                        "installing the change capture on the legacy tables",
+                    )(e));
+                }
+            }
+        };
         // dropping an index waits for every reader of its table
         tx.batch_execute("set local lock_timeout = '10s'")
             .await

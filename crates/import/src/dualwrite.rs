@@ -257,18 +257,38 @@ pub async fn switch(
             Err(ImportError::Db {
                 context,
                 error: source,
-            }) if attempt < 30
-                && source.code().is_some_and(|c| {
-                    *c == tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE
-                        || *c == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
-                }) =>
-            {
+            }) if attempt < BUSY_ATTEMPTS && busy(&source) => {
                 tracing::info!(%context, attempt, "legacy tables busy; trying again");
-                tokio::time::sleep(Duration::from_millis(100 * attempt.min(10))).await;
+                busy_pause(attempt).await;
             }
             Err(e) => return Err(e),
         }
     }
+}
+
+/// How many times a statement that takes the legacy tables' locks is tried
+/// while legacy writers hold them.
+pub(crate) const BUSY_ATTEMPTS: u32 = 30;
+
+/// The lock timeout of a statement that locks legacy tables against
+/// writers: below `deadlock_timeout` (1 s by default), so that when a
+/// legacy statement writing two tables waits on us while we wait on it, we
+/// give up (and try again) before its deadlock check fails the
+/// application's write.
+pub(crate) const BUSY_LOCK_TIMEOUT: &str = "set local lock_timeout = '500ms';\n";
+
+/// Whether `e` says the legacy tables were busy: the lock timeout above
+/// ran out, or a deadlock was detected on our side. Trying again is safe.
+pub(crate) fn busy(e: &tokio_postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE
+            || *c == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
+    })
+}
+
+/// The pause before attempt `attempt + 1`: longer each time, at most 1 s.
+pub(crate) async fn busy_pause(attempt: u32) {
+    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(10)))).await;
 }
 
 async fn switch_once(
@@ -282,11 +302,7 @@ async fn switch_once(
         .transaction()
         .await
         .map_err(ImportError::db("starting the switch"))?;
-    // below deadlock_timeout (1 s by default): a legacy statement writing
-    // two tables in another order than the lock list waits on us while we
-    // wait on it; we give up (and retry) before its deadlock check would
-    // fail the application's write
-    tx.batch_execute("set local lock_timeout = '500ms'")
+    tx.batch_execute(BUSY_LOCK_TIMEOUT)
         .await
         .map_err(ImportError::db("setting a lock timeout"))?;
     let caught = switch_in(&tx, plan, ddl, phase, what).await?;
