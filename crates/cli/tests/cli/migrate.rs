@@ -11,14 +11,14 @@ async fn two_concurrent_migrate_up_processes_apply_each_migration_once() {
         showtree(db.url(), &["migrate", "up"])
     );
     let (a, b) = (ok_stdout(&a), ok_stdout(&b));
-    let latest = Migrator::embedded().latest();
+    let migrations = Migrator::embedded().migrations().len();
     let applied_lines = a
         .lines()
         .chain(b.lines())
         .filter(|l| l.starts_with("applied "))
         .count();
     assert_eq!(
-        applied_lines as i64, latest,
+        applied_lines, migrations,
         "each migration reported applied once:\n{a}\n{b}"
     );
     let client = db.client().await;
@@ -41,14 +41,23 @@ async fn two_concurrent_migrate_up_processes_apply_each_migration_once() {
 async fn down_to_each_version_and_up_again_through_the_command() {
     let db = testing::empty_db().await;
     ok_stdout(&showtree(db.url(), &["migrate", "up"]).await);
+    // the versions as the files number them (the runner allows gaps)
+    let mut versions: Vec<i64> = Migrator::embedded()
+        .migrations()
+        .iter()
+        .map(|m| m.version)
+        .collect();
     let latest = Migrator::embedded().latest();
-    for target in (0..latest).rev() {
+    let mut pending = 0;
+    while let Some(newest) = versions.pop() {
+        let target = versions.last().copied().unwrap_or(0);
         let out =
             ok_stdout(&showtree(db.url(), &["migrate", "down", "--to", &target.to_string()]).await);
-        assert!(out.contains(&format!("reverted {}", target + 1)), "{out}");
+        assert!(out.contains(&format!("reverted {newest}")), "{out}");
+        pending += 1;
         let status = ok_stdout(&showtree(db.url(), &["migrate", "status"]).await);
-        let pending = status.lines().filter(|l| l.ends_with("pending")).count() as i64;
-        assert_eq!(pending, latest - target, "{status}");
+        let shown = status.lines().filter(|l| l.ends_with("pending")).count();
+        assert_eq!(shown, pending, "{status}");
     }
     let client = db.client().await;
     let schemas: i64 = client
