@@ -105,9 +105,16 @@ pub fn maps(plan: &Plan) -> String {
 /// `select` of the legacy rows matching `pred`: their id, mapped id,
 /// organization, node, every target column and their problems.
 pub fn src_select(plan: &Plan, u: &Unit, pred: &str) -> String {
+    src_select_as(plan, u, pred, true)
+}
+
+/// [`src_select`], or with `mapped` false for rows known to have no id
+/// yet (a backfill batch's: see [`batch_upsert`]), without the id map's
+/// join: `mapped_id` is null.
+fn src_select_as(plan: &Plan, u: &Unit, pred: &str, mapped: bool) -> String {
     let mut cols = vec![
         format!("t.{} as legacy_id", ident(&u.pk)),
-        "m.new_id as mapped_id".to_owned(),
+        if mapped { "m.new_id" } else { "null::uuid" }.to_owned() + " as mapped_id",
         format!("{} as org_id", u.org_expr),
         format!("{} as node_id", u.node_expr),
     ];
@@ -139,7 +146,7 @@ pub fn src_select(plan: &Plan, u: &Unit, pred: &str) -> String {
     // own organization's): without this the write through the id map would
     // fail on the id's unique key, and with it the legacy write (or every
     // drain after it)
-    let moved = if u.kind == UnitKind::Rows {
+    let moved = if u.kind == UnitKind::Rows && mapped {
         format!(
             " || case when m.new_id is not null and m.org_id is distinct from {} then array['moved to another organization: not supported'] else '{{}}'::text[] end",
             u.org_expr
@@ -148,12 +155,19 @@ pub fn src_select(plan: &Plan, u: &Unit, pred: &str) -> String {
         String::new()
     };
     cols.push(format!("{}{moved} as problems", u.problems_sql()));
+    let map_join = if mapped {
+        format!(
+            "\n  left join {} m on m.legacy_id = t.{}",
+            u.map_table(),
+            ident(&u.pk)
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "select {}\n  from {} t\n  left join {} m on m.legacy_id = t.{}\n  {}\n where ({pred}) and {}",
+        "select {}\n  from {} t{map_join}\n  {}\n where ({pred}) and {}",
         cols.join(",\n       "),
         plan.legacy(&u.source),
-        u.map_table(),
-        ident(&u.pk),
         u.joins.join("\n  "),
         u.filter_sql()
     )
@@ -281,7 +295,7 @@ deferred as (insert into {changes} (legacy_table, legacy_id)
     };
     if let OnProblem::Count(range) = on_problem {
         let bad = bad + &batch_audit(plan, u, range);
-        return batch_upsert(plan, u, pred, &cols, &vals, conflict, &sets, &bad);
+        return batch_upsert(plan, u, pred, &cols, &vals, &bad);
     }
     // rows already imported are updated, not upserted: an insert that ends
     // as an update still fires showtree's before-insert triggers (0006's
@@ -374,19 +388,22 @@ const UUID_V7: &str = "encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid(
 /// [`upsert`] for a backfill batch: the new ids are made with the rows
 /// (one pass, no join back to the id map's insert), since nothing else
 /// writes the map meanwhile (the import's lock; legacy writes are only
-/// logged while the backfill runs). For the same reason a row without a
-/// mapped id is a plain insert, into the map and into showtree (its id is
-/// new): `on conflict` costs a key lookup and a second WAL record per row,
-/// so only rows already mapped (a batch copied again) are upserted.
-#[allow(clippy::too_many_arguments)]
+/// logged while the backfill runs). For the same reason no row of a batch
+/// has an id yet: a batch commits with its progress, so the keys after the
+/// last one recorded were never copied (a killed batch rolled back its
+/// map rows; rolling the backfill back empties the maps; rows deferred to
+/// the catch-up are mapped only after the last batch). So a batch reads
+/// the legacy rows without joining the id map (a hash of the whole,
+/// growing map per batch: a sixth of a tasks batch's time at scale 0.1)
+/// and inserts plainly, into the map and into showtree. Were a row mapped
+/// after all, its map insert would fail on the map's key, and the batch
+/// with it: refused, never copied twice.
 fn batch_upsert(
     plan: &Plan,
     u: &Unit,
     pred: &str,
     cols: &[String],
     vals: &[String],
-    conflict: &str,
-    sets: &[String],
     bad: &str,
 ) -> String {
     let vals: Vec<String> = vals
@@ -400,30 +417,20 @@ fn batch_upsert(
         })
         .collect();
     format!(
-        "with s as materialized (\nselect x.*, coalesce(x.mapped_id, {UUID_V7}) as new_id from (\n{src}\n) x\n),\n{bad},
+        "with s as materialized (\nselect x.*, {UUID_V7} as new_id from (\n{src}\n) x\n),\n{bad},
 f as (insert into {map} (legacy_id, new_id, org_id)
    select s.legacy_id, s.new_id, s.org_id from s
-    where s.mapped_id is null and cardinality(s.problems) = 0),
+    where cardinality(s.problems) = 0),
 w as (insert into {target} ({cols})
    select {vals} from s
-    where s.mapped_id is null and cardinality(s.problems) = 0
-   returning 1),
-wu as (insert into {target} ({cols})
-   select {vals} from s
-    where s.mapped_id is not null and cardinality(s.problems) = 0
-   on conflict {conflict} do update set {sets}
+    where cardinality(s.problems) = 0
    returning 1)
-select (select count(*) from w) + (select count(*) from wu), (select count(*) from bad), (select count(*) from deferred)",
-        src = src_select(plan, u, pred),
+select (select count(*) from w), (select count(*) from bad), (select count(*) from deferred)",
+        src = src_select_as(plan, u, pred, false),
         map = u.map_table(),
         target = u.target_table(),
         cols = cols.join(", "),
         vals = vals.join(", "),
-        sets = if sets.is_empty() {
-            "id = excluded.id".to_owned()
-        } else {
-            sets.join(", ")
-        },
     )
 }
 
