@@ -304,31 +304,27 @@ async fn cutover_apart(
 
 /// Opens a transaction on `client` holding `lock` (retried while legacy
 /// writers hold the tables: a short timeout, below `deadlock_timeout`, so
-/// no legacy write fails on a deadlock with it); `where_` names the
-/// database in the error.
+/// no legacy write fails on a deadlock with it; the timeout stays for the
+/// transaction); `where_` names the database in the error.
 async fn lock_on(client: &Client, lock: &str, where_: &str) -> Result<(), ImportError> {
-    let mut attempt = 0u64;
+    let mut attempt = 0;
     loop {
         attempt += 1;
         client
-            .batch_execute("begin; set local lock_timeout = '500ms'")
+            .batch_execute(&format!("begin;\n{}", dualwrite::BUSY_LOCK_TIMEOUT))
             .await
             .map_err(ImportError::db("starting the locking transaction"))?;
         match client.batch_execute(lock).await {
             Ok(()) => return Ok(()),
             Err(e) => {
                 let _ = client.batch_execute("rollback").await;
-                let busy = e.code().is_some_and(|c| {
-                    *c == tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE
-                        || *c == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
-                });
-                if !busy || attempt >= 30 {
+                if attempt >= dualwrite::BUSY_ATTEMPTS || !dualwrite::busy(&e) {
                     return Err(ImportError::db_at(format!(
                         "locking the legacy tables against writers{where_}"
                     ))(e));
                 }
                 tracing::info!(attempt, "legacy tables busy; trying again");
-                tokio::time::sleep(std::time::Duration::from_millis(100 * attempt.min(10))).await;
+                dualwrite::busy_pause(attempt).await;
             }
         }
     }
@@ -374,16 +370,47 @@ pub async fn contract(session: &mut Session) -> Result<String, ImportError> {
     }
     let plan = session.plan(&st).await?;
     let tables: Vec<String> = plan.sources().iter().map(|t| plan.legacy(t)).collect();
-    let tx = session
-        .client
+    // the legacy application may still write the tables (without
+    // --rename): a short lock timeout, tried again while they are busy, so
+    // that no legacy write fails on a deadlock with the drop
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match contract_once(&mut session.client, &st, &tables).await {
+            Ok(()) => break,
+            Err(ImportError::Db { context, error })
+                if attempt < dualwrite::BUSY_ATTEMPTS && dualwrite::busy(&error) =>
+            {
+                tracing::info!(%context, attempt, "legacy tables busy; trying again");
+                dualwrite::busy_pause(attempt).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(format!(
+        "contract: dropped {} (the id maps stay in schema showtree_import)",
+        tables.join(", ")
+    ))
+}
+
+async fn contract_once(
+    client: &mut Client,
+    st: &state::State,
+    tables: &[String],
+) -> Result<(), ImportError> {
+    let tx = client
         .transaction()
         .await
         .map_err(ImportError::db("starting contract"))?;
-    tx.batch_execute(&format!("drop table {}", tables.join(", ")))
-        .await
-        .map_err(ImportError::db(
-            "dropping the legacy tables (does something else depend on them?)",
-        ))?;
+    tx.batch_execute(&format!(
+        "{}drop table {}",
+        dualwrite::BUSY_LOCK_TIMEOUT,
+        tables.join(", ")
+    ))
+    .await
+    .map_err(ImportError::db(
+        "dropping the legacy tables (does something else depend on them?)",
+    ))?;
     if let Some(schema) = &st.renamed_to {
         let empty: bool = tx
             .query_one(
@@ -406,11 +433,7 @@ pub async fn contract(session: &mut Session) -> Result<String, ImportError> {
     state::record(&tx, "contract", "finished", &tables.join(", ")).await?;
     tx.commit()
         .await
-        .map_err(ImportError::db("committing contract"))?;
-    Ok(format!(
-        "contract: dropped {} (the id maps stay in schema showtree_import)",
-        tables.join(", ")
-    ))
+        .map_err(ImportError::db("committing contract"))
 }
 
 /// Contract from another database: the legacy tables and the import's
@@ -431,14 +454,21 @@ async fn contract_apart(session: &mut Session, st: &state::State) -> Result<Stri
     let Some(l) = &session.legacy else {
         return Err(ImportError::State("no legacy database".to_owned()));
     };
-    l.begin(
-        &format!(
-            "set local lock_timeout = '10s';\ndrop table {};\ndrop schema if exists {} cascade;",
-            tables.join(", "),
-            ident(crate::sql::SCHEMA)
-        ),
-        "dropping the legacy tables in the legacy database (does something else depend on them?)",
-    )
+    // dropping a table waits for its writers: a short lock timeout, tried
+    // again while they are busy, so that no legacy write fails on a
+    // deadlock with it
+    let drop = format!(
+        "{}drop table {};\ndrop schema if exists {} cascade;",
+        dualwrite::BUSY_LOCK_TIMEOUT,
+        tables.join(", "),
+        ident(crate::sql::SCHEMA)
+    );
+    dualwrite::while_busy(|| {
+        l.begin(
+            &drop,
+            "dropping the legacy tables in the legacy database (does something else depend on them?)",
+        )
+    })
     .await?;
     let target = async {
         let tx = session

@@ -286,6 +286,25 @@ pub(crate) fn busy(e: &tokio_postgres::Error) -> bool {
     })
 }
 
+/// Runs `run` again while it fails because the legacy tables are busy
+/// ([`busy`]; `run` sets [`BUSY_LOCK_TIMEOUT`] and undoes its own work on
+/// failure), at most [`BUSY_ATTEMPTS`] times, pausing between tries.
+pub(crate) async fn while_busy<T, F: Future<Output = Result<T, ImportError>>>(
+    mut run: impl FnMut() -> F,
+) -> Result<T, ImportError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match run().await {
+            Err(ImportError::Db { context, error }) if attempt < BUSY_ATTEMPTS && busy(&error) => {
+                tracing::info!(%context, attempt, "legacy tables busy; trying again");
+                busy_pause(attempt).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The pause before attempt `attempt + 1`: longer each time, at most 1 s.
 pub(crate) async fn busy_pause(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(10)))).await;
