@@ -152,13 +152,7 @@ async fn asynchronous_dual_write_follows_legacy_writes_and_cuts_over_clean() {
 #[tokio::test]
 async fn synchronous_dual_write_is_not_switched_to_asynchronous_in_place() {
     let db = support::legacy_db(support::size()).await;
-    let mut s = support::session(&db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    backfill::backfill(&mut s, &BackfillArgs::default())
-        .await
-        .expect("backfill");
+    let mut s = support::backfilled(&db).await;
     // --follow before any asynchronous dual-write: refused, nothing changed
     let err = dualwrite::follow(&mut s, std::future::ready(()))
         .await
@@ -277,13 +271,7 @@ async fn rollback_from_asynchronous_cutover_leaves_the_legacy_tables_as_they_wer
 /// Expands, backfills and turns asynchronous dual-write on, with no legacy
 /// writes along the way.
 async fn quiet_async_dual_write(db: &TestDb) -> Session {
-    let mut s = support::session(db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    backfill::backfill(&mut s, &BackfillArgs::default())
-        .await
-        .expect("backfill");
+    let mut s = support::backfilled(db).await;
     dualwrite::enable_async(&mut s)
         .await
         .expect("dual-write --async");

@@ -113,14 +113,7 @@ async fn full_path_with_writes_during_backfill_and_dual_write_validates_clean() 
 #[tokio::test]
 async fn dual_write_copies_legacy_writes_in_the_writers_transaction() {
     let db = support::legacy_db(support::size()).await;
-    let mut s = support::session(&db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    backfill::backfill(&mut s, &BackfillArgs::default())
-        .await
-        .expect("backfill");
-    dualwrite::enable(&mut s).await.expect("dual-write");
+    let mut s = support::dual_written(&db).await;
     let app = showtree_db::testing::connect(&showtree_db::connect::url_with_user(
         db.url(),
         &support::app_role(&db),
@@ -177,14 +170,7 @@ async fn dual_write_copies_legacy_writes_in_the_writers_transaction() {
 #[tokio::test]
 async fn imported_rows_count_in_the_roll_ups_and_validate_names_a_node_whose_figures_are_off() {
     let db = support::legacy_db(support::size()).await;
-    let mut s = support::session(&db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    backfill::backfill(&mut s, &BackfillArgs::default())
-        .await
-        .expect("backfill");
-    dualwrite::enable(&mut s).await.expect("dual-write");
+    let mut s = support::dual_written(&db).await;
     // inserts, updates (statuses, amounts) and deletes through dual-write
     support::write(&db, 0, 42).await;
 
@@ -247,14 +233,7 @@ async fn imported_rows_count_in_the_roll_ups_and_validate_names_a_node_whose_fig
 #[tokio::test]
 async fn a_legacy_row_moved_to_another_organization_is_an_error_and_the_legacy_write_goes_on() {
     let db = support::legacy_db(support::size()).await;
-    let mut s = support::session(&db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    backfill::backfill(&mut s, &BackfillArgs::default())
-        .await
-        .expect("backfill");
-    dualwrite::enable(&mut s).await.expect("dual-write");
+    let mut s = support::dual_written(&db).await;
 
     // before, the write through the id map failed on the id's unique key,
     // and the legacy update with it

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use showtree_db::testing::{self, TestDb};
+use showtree_import::backfill::BackfillArgs;
 use showtree_import::legacy::{self, Size};
 use showtree_import::state::Session;
 
@@ -72,6 +73,32 @@ pub async fn session(db: &TestDb) -> Session {
             Err(e) => panic!("import session: {e}"),
         }
     }
+}
+
+/// The import's session on `db`, expanded and backfilled (nothing written
+/// to the legacy tables meanwhile).
+pub async fn backfilled(db: &TestDb) -> Session {
+    let mut s = session(db).await;
+    showtree_import::expand::expand(&mut s, MAPPING)
+        .await
+        .expect("expand");
+    showtree_import::backfill::backfill(&mut s, &BackfillArgs::default())
+        .await
+        .expect("backfill");
+    s
+}
+
+/// [`backfilled`], then synchronous dual-write on.
+pub async fn dual_written(db: &TestDb) -> Session {
+    let mut s = backfilled(db).await;
+    showtree_import::dualwrite::enable(&mut s)
+        .await
+        .expect("dual-write");
+    assert_eq!(
+        s.require().await.expect("state").dual_write,
+        Some(showtree_import::state::Mode::Sync)
+    );
+    s
 }
 
 /// The old application writing in the background until stopped.
