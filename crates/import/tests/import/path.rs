@@ -43,14 +43,14 @@ async fn full_path_with_writes_during_backfill_and_dual_write_validates_clean() 
     );
     assert!(summary.legacy_rows > 300, "{summary}");
 
-    // switching on dual-write while the writer goes on, then more writes
+    // switching on dual-write while the writer goes on, then more writes:
+    // at least 20 made after the switch committed (the one under way when
+    // `enable` returned may have committed before it, hence 21)
     dualwrite::enable(&mut s).await.expect("dual-write");
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let at_switch = writer.count();
+    writer.wait_for(at_switch + 21).await;
     let total = writer.stop().await;
-    assert!(
-        total > during_backfill + 20,
-        "too few writes during dual-write: {total}"
-    );
+    assert!(total > at_switch + 20, "{total} writes, {at_switch} before");
 
     let outcome = validate::validate(&mut s).await.expect("validate");
     assert!(outcome.is_clean(), "{}", outcome.render(0));

@@ -105,6 +105,7 @@ pub async fn dual_written(db: &TestDb) -> Session {
 pub struct Writer {
     stop: Arc<AtomicBool>,
     count: Arc<AtomicU64>,
+    written: tokio::sync::watch::Receiver<u64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -117,6 +118,7 @@ impl Writer {
         let stop = Arc::new(AtomicBool::new(false));
         let count = Arc::new(AtomicU64::new(0));
         let (s, n) = (stop.clone(), count.clone());
+        let (tell, written) = tokio::sync::watch::channel(0);
         let task = tokio::spawn(async move {
             let mut step = first;
             while !s.load(Ordering::Relaxed) {
@@ -124,11 +126,29 @@ impl Writer {
                     .await
                     .unwrap_or_else(|e| panic!("legacy write {step} failed: {e:?}"));
                 step += 1;
-                n.fetch_add(1, Ordering::Relaxed);
+                tell.send_replace(n.fetch_add(1, Ordering::Relaxed) + 1);
                 tokio::time::sleep(std::time::Duration::from_millis(3)).await;
             }
         });
-        Writer { stop, count, task }
+        Writer {
+            stop,
+            count,
+            written,
+            task,
+        }
+    }
+
+    /// Waits until the writer has made `n` writes in all (committed), for
+    /// two minutes at most (a writer that stalls that long fails the test).
+    pub async fn wait_for(&self, n: u64) {
+        let mut written = self.written.clone();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(120),
+            written.wait_for(|w| *w >= n),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("the writer made only {} of {n} writes", self.count()))
+        .expect("writer task");
     }
 
     /// Writes so far.
