@@ -432,15 +432,9 @@ pub async fn compare_keys(
             } else {
                 ""
             };
-            let (keys, orgs, ids): (Vec<String>, Vec<Option<String>>, Vec<String>) = gone
-                .iter()
-                .map(|g| (g.0.clone(), g.1.clone(), g.2.clone()))
-                .fold((vec![], vec![], vec![]), |mut acc, g| {
-                    acc.0.push(g.0);
-                    acc.1.push(g.1);
-                    acc.2.push(g.2);
-                    acc
-                });
+            let keys: Vec<&str> = gone.iter().map(|g| g.0.as_str()).collect();
+            let orgs: Vec<Option<&str>> = gone.iter().map(|g| g.1.as_deref()).collect();
+            let ids: Vec<&str> = gone.iter().map(|g| g.2.as_str()).collect();
             let left = c
                 .query(
                     &format!(
@@ -592,7 +586,7 @@ fn not_pending(u: &Unit, key: &str) -> String {
 /// (read from showtree through the id map) of a unit, as two selects with
 /// the same columns, keyed by `legacy_id`. With `only`, the rows of the
 /// legacy keys in `$1` (text), and for a production also those of the
-/// legacy workspaces in `$2` ([`only_params`]).
+/// legacy workspaces in `$2` (text; see [`workspace_keys`]).
 fn sides(plan: &Plan, u: &Unit, only: bool) -> (String, String, Vec<String>) {
     let pk = format!("t.{}", ident(&u.pk));
     let from = format!(
