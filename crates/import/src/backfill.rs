@@ -167,25 +167,13 @@ pub async fn backfill(session: &mut Session, args: &BackfillArgs) -> Result<Summ
                 dualwrite::BUSY_LOCK_TIMEOUT,
                 sqlgen::capture_triggers(&on_legacy)
             );
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match l
-                    .in_transaction(
-                        &install,
-                        "installing the change capture on the legacy tables (in the legacy database)",
-                    )
-                    .await
-                {
-                    Ok(()) => break,
-                    Err(ImportError::Db { error, .. })
-                        if attempt < dualwrite::BUSY_ATTEMPTS && dualwrite::busy(&error) =>
-                    {
-                        dualwrite::busy_pause(attempt).await;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
+            dualwrite::while_busy(|| {
+                l.in_transaction(
+                    &install,
+                    "installing the change capture on the legacy tables (in the legacy database)",
+                )
+            })
+            .await?;
         }
         let install = format!(
             "{}{}",
@@ -217,7 +205,11 @@ pub async fn backfill(session: &mut Session, args: &BackfillArgs) -> Result<Summ
                 }
             }
         };
-        // dropping an index waits for every reader of its table
+        // dropping an index waits for every reader of its table; only
+        // showtree's tables are locked from here on, and no legacy writer
+        // can hold one of them while we hold its tables (its capture
+        // trigger, the only thing it writes here, is new), so no legacy
+        // write can deadlock with this longer wait
         tx.batch_execute("set local lock_timeout = '10s'")
             .await
             .map_err(ImportError::db("setting a lock timeout"))?;

@@ -24,11 +24,11 @@ use std::time::Duration;
 
 use tokio_postgres::{Client, GenericClient, Transaction};
 
-use crate::ImportError;
 use crate::plan::{Plan, UnitKind};
 use crate::sql::own;
 use crate::sqlgen;
 use crate::state::{self, Mode, Phase, Session};
+use crate::{ImportError, validate};
 
 /// Keys drained per transaction.
 const DRAIN_BATCH: i64 = 5_000;
@@ -205,7 +205,7 @@ pub async fn follow_with(
             .transaction()
             .await
             .map_err(ImportError::db("starting a catch-up batch"))?;
-        let n = drain_once(&tx, plan, i64::MAX).await?;
+        let n = drain_once(&tx, plan, i64::MAX, None).await?;
         tx.commit()
             .await
             .map_err(ImportError::db("committing a catch-up batch"))?;
@@ -286,6 +286,25 @@ pub(crate) fn busy(e: &tokio_postgres::Error) -> bool {
     })
 }
 
+/// Runs `run` again while it fails because the legacy tables are busy
+/// ([`busy`]; `run` sets [`BUSY_LOCK_TIMEOUT`] and undoes its own work on
+/// failure), at most [`BUSY_ATTEMPTS`] times, pausing between tries.
+pub(crate) async fn while_busy<T, F: Future<Output = Result<T, ImportError>>>(
+    mut run: impl FnMut() -> F,
+) -> Result<T, ImportError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match run().await {
+            Err(ImportError::Db { context, error }) if attempt < BUSY_ATTEMPTS && busy(&error) => {
+                tracing::info!(%context, attempt, "legacy tables busy; trying again");
+                busy_pause(attempt).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The pause before attempt `attempt + 1`: longer each time, at most 1 s.
 pub(crate) async fn busy_pause(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(10)))).await;
@@ -328,7 +347,7 @@ pub async fn switch_in(
     ))?;
     let mut caught = 0;
     loop {
-        let n = drain_once(tx, plan, i64::MAX).await?;
+        let n = drain_once(tx, plan, i64::MAX, None).await?;
         if n == 0 {
             break;
         }
@@ -343,6 +362,24 @@ pub async fn switch_in(
 /// those logged meanwhile are left for the next drain, so a busy legacy
 /// application cannot keep it running forever); returns how many it copied.
 pub async fn drain(client: &mut Client, plan: &Plan) -> Result<u64, ImportError> {
+    drain_upto(client, plan, None).await
+}
+
+/// [`drain`], adding every key it takes off the log to `keys` (with the
+/// showtree rows its map named before), for [`validate::validate_keys`].
+pub async fn drain_noting(
+    client: &mut Client,
+    plan: &Plan,
+    keys: &mut validate::Keys,
+) -> Result<u64, ImportError> {
+    drain_upto(client, plan, Some(keys)).await
+}
+
+async fn drain_upto(
+    client: &mut Client,
+    plan: &Plan,
+    mut keys: Option<&mut validate::Keys>,
+) -> Result<u64, ImportError> {
     let upto: i64 = client
         .query_one(
             &format!("select coalesce(max(seq), 0) from {}", own("changes")),
@@ -357,7 +394,7 @@ pub async fn drain(client: &mut Client, plan: &Plan) -> Result<u64, ImportError>
             .transaction()
             .await
             .map_err(ImportError::db("starting a catch-up batch"))?;
-        let n = drain_once(&tx, plan, upto).await?;
+        let n = drain_once(&tx, plan, upto, keys.as_deref_mut()).await?;
         tx.commit()
             .await
             .map_err(ImportError::db("committing a catch-up batch"))?;
@@ -370,8 +407,14 @@ pub async fn drain(client: &mut Client, plan: &Plan) -> Result<u64, ImportError>
 
 /// Takes up to a batch of changes off the log and copies their rows from
 /// their current state: deletions first (dependents before what they
-/// depend on), then inserts and updates (in dependency order).
-async fn drain_once(c: &impl GenericClient, plan: &Plan, upto: i64) -> Result<u64, ImportError> {
+/// depend on), then inserts and updates (in dependency order). The keys
+/// taken are noted in `keys`, when given, before their rows are copied.
+async fn drain_once(
+    c: &impl GenericClient,
+    plan: &Plan,
+    upto: i64,
+    keys: Option<&mut validate::Keys>,
+) -> Result<u64, ImportError> {
     // across databases the log is a foreign table: `seq = any (array(...))`
     // ships as one remote delete, where `seq in (...)` would fetch and lock
     // the whole log and delete its rows one by one
@@ -395,6 +438,9 @@ async fn drain_once(c: &impl GenericClient, plan: &Plan, upto: i64) -> Result<u6
     for ids in by_table.values_mut() {
         ids.sort();
         ids.dedup();
+    }
+    if let Some(keys) = keys {
+        keys.note(c, plan, &by_table).await?;
     }
     for u in plan.units.iter().rev() {
         if let (Some(ids), UnitKind::Rows) = (by_table.get(&u.source), u.kind) {

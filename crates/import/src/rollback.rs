@@ -88,14 +88,51 @@ async fn phase_back(
         .map_err(ImportError::db("committing the rollback"))
 }
 
+/// Rollback of cutover within one database: every statement takes the
+/// legacy tables' locks (moving them back, the writers' lock of the
+/// catch-up), so the whole transaction runs with the short lock timeout
+/// and is tried again while legacy writers are busy.
 async fn cutover(session: &mut Session, st: &state::State) -> Result<String, ImportError> {
     let mapping = crate::Mapping::parse(&st.mapping)?;
-    let tx = session
-        .client
+    let mut attempt = 0;
+    let caught = loop {
+        attempt += 1;
+        match cutover_once(&mut session.client, st, &mapping).await {
+            Ok(caught) => break caught,
+            Err(ImportError::Db { context, error })
+                if attempt < dualwrite::BUSY_ATTEMPTS && dualwrite::busy(&error) =>
+            {
+                tracing::info!(%context, attempt, "legacy tables busy; trying again");
+                dualwrite::busy_pause(attempt).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    Ok(format!(
+        "rolled back cutover: {}dual-write on again{}, {caught} changes made since cutover caught up",
+        if st.renamed_to.is_some() {
+            "legacy tables moved back, "
+        } else {
+            ""
+        },
+        if st.is_async() {
+            " (asynchronous: showtree import dual-write --follow)"
+        } else {
+            ""
+        }
+    ))
+}
+
+async fn cutover_once(
+    client: &mut tokio_postgres::Client,
+    st: &state::State,
+    mapping: &crate::Mapping,
+) -> Result<u64, ImportError> {
+    let tx = client
         .transaction()
         .await
         .map_err(ImportError::db("starting the rollback of cutover"))?;
-    tx.batch_execute("set local lock_timeout = '10s'")
+    tx.batch_execute(dualwrite::BUSY_LOCK_TIMEOUT)
         .await
         .map_err(ImportError::db("setting a lock timeout"))?;
     if let Some(schema) = &st.renamed_to {
@@ -134,7 +171,7 @@ async fn cutover(session: &mut Session, st: &state::State) -> Result<String, Imp
             .map_err(ImportError::db("recording the move back"))?;
     }
     let catalogs = state::read_catalogs(&tx, &mapping.schema).await?;
-    let (plan, findings) = plan::compile(&mapping, &catalogs);
+    let (plan, findings) = plan::compile(mapping, &catalogs);
     if !findings.is_empty() {
         return Err(ImportError::Problems(Box::new(crate::Report {
             findings,
@@ -153,19 +190,7 @@ async fn cutover(session: &mut Session, st: &state::State) -> Result<String, Imp
     tx.commit()
         .await
         .map_err(ImportError::db("committing the rollback of cutover"))?;
-    Ok(format!(
-        "rolled back cutover: {}dual-write on again{}, {caught} changes made since cutover caught up",
-        if st.renamed_to.is_some() {
-            "legacy tables moved back, "
-        } else {
-            ""
-        },
-        if st.is_async() {
-            " (asynchronous: showtree import dual-write --follow)"
-        } else {
-            ""
-        }
-    ))
+    Ok(caught)
 }
 
 async fn dual_write(session: &mut Session, st: &state::State) -> Result<String, ImportError> {
@@ -201,32 +226,59 @@ async fn backfill(session: &mut Session, st: &state::State) -> Result<String, Im
         .unit_of(UnitKind::Organization)
         .map(|u| u.map_table())
         .ok_or_else(|| ImportError::State("the mapping has no organizations".to_owned()))?;
+    // dropping a trigger holds its table against writers: with a short
+    // lock timeout, tried again while they are busy, so that no legacy
+    // write fails on a deadlock with it
     if let Some(l) = &session.legacy {
         // first, and committed: a rollback stopped after it finds no
         // trigger to drop and does the rest
-        l.in_transaction(
-            &format!(
-                "set local lock_timeout = '10s';\n{}truncate {};",
-                sqlgen::drop_capture_triggers(&state::on_legacy_side(&plan, st)?),
-                own("changes")
-            ),
-            "dropping the capture triggers (in the legacy database)",
-        )
+        let drop_there = format!(
+            "{}{}truncate {};",
+            dualwrite::BUSY_LOCK_TIMEOUT,
+            sqlgen::drop_capture_triggers(&state::on_legacy_side(&plan, st)?),
+            own("changes")
+        );
+        dualwrite::while_busy(|| {
+            l.in_transaction(
+                &drop_there,
+                "dropping the capture triggers (in the legacy database)",
+            )
+        })
         .await?;
     }
-    let tx = session
-        .client
-        .transaction()
-        .await
-        .map_err(ImportError::db("starting the rollback of the backfill"))?;
+    let drop_here = format!(
+        "{}{}",
+        dualwrite::BUSY_LOCK_TIMEOUT,
+        sqlgen::drop_capture_triggers(&plan)
+    );
+    let mut attempt = 0;
+    let tx = loop {
+        attempt += 1;
+        let tx = session
+            .client
+            .transaction()
+            .await
+            .map_err(ImportError::db("starting the rollback of the backfill"))?;
+        if session.legacy.is_some() {
+            break tx;
+        }
+        match tx.batch_execute(&drop_here).await {
+            Ok(()) => break tx,
+            Err(e) if attempt < dualwrite::BUSY_ATTEMPTS && dualwrite::busy(&e) => {
+                drop(tx);
+                tracing::info!(attempt, "legacy tables busy; trying again");
+                dualwrite::busy_pause(attempt).await;
+            }
+            Err(e) => return Err(ImportError::db("dropping the capture triggers")(e)),
+        }
+    };
+    // the rest waits on showtree's own tables only: every legacy table is
+    // held now, so no legacy writer holds a lock it could wait for (its
+    // last write to the change log committed or rolled back before we got
+    // its table)
     tx.batch_execute("set local lock_timeout = '10s'")
         .await
         .map_err(ImportError::db("setting a lock timeout"))?;
-    if session.legacy.is_none() {
-        tx.batch_execute(&sqlgen::drop_capture_triggers(&plan))
-            .await
-            .map_err(ImportError::db("dropping the capture triggers"))?;
-    }
     // every row of the imported organizations, with showtree's triggers off
     // (nothing is audited, no cascade is needed: every table is emptied of them)
     tx.batch_execute("set local session_replication_role = replica")

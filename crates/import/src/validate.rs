@@ -7,9 +7,15 @@
 //! those showtree holds, and, where they differ, the rows; every foreign
 //! key of showtree's tables over the imported organizations; the rows
 //! dual-write could not map; then `showtree audit` on showtree's schema.
+//!
+//! [`validate_keys`] does the same for given legacy keys only (asynchronous
+//! cutover re-checks so, under the writers' lock, the keys drained after
+//! its full validation started).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, IsolationLevel};
 
 use crate::ImportError;
@@ -108,8 +114,8 @@ impl Outcome {
     }
 }
 
-/// Runs the validation.
-pub async fn validate(session: &mut Session) -> Result<Outcome, ImportError> {
+/// The plan of an import that can be validated.
+async fn validatable(session: &mut Session) -> Result<Plan, ImportError> {
     let st = session.require().await?;
     if st.phase < Phase::Backfilled || st.phase == Phase::Contracted {
         return Err(ImportError::State(format!(
@@ -117,7 +123,12 @@ pub async fn validate(session: &mut Session) -> Result<Outcome, ImportError> {
             st.phase.as_str()
         )));
     }
-    let plan = session.plan(&st).await?;
+    session.plan(&st).await
+}
+
+/// Runs the validation.
+pub async fn validate(session: &mut Session) -> Result<Outcome, ImportError> {
+    let plan = validatable(session).await?;
     let mut outcome = Outcome::default();
     {
         let tx = session
@@ -167,14 +178,13 @@ pub async fn compare(
 ) -> Result<(), ImportError> {
     outcome.pending = crate::dualwrite::pending(c).await?;
     for u in &plan.units {
-        let (expected, actual, columns) = sides(plan, u);
+        let (expected, actual, columns) = sides(plan, u, false);
         let check = compare_unit(
             c,
-            plan,
             u,
-            &expected,
-            &actual,
+            (&expected, &actual),
             &columns,
+            &[],
             &mut outcome.report,
         )
         .await?;
@@ -223,27 +233,315 @@ pub async fn compare(
             .collect();
         outcome.report.add_rows(&u.name, &u.source, mine);
     }
-    outcome.foreign_keys = references(c, plan, &mut outcome.report).await?;
-    outcome.rollup_nodes = rollups(c, plan, &mut outcome.report).await?;
+    outcome.foreign_keys = references(c, plan, None, &mut outcome.report).await?;
+    outcome.rollup_nodes = rollups(c, plan, None, &mut outcome.report).await?;
+    Ok(())
+}
+
+/// Showtree rows by table (`(schema, table)` -> ids as text).
+type Scope = BTreeMap<(String, String), BTreeSet<String>>;
+
+/// A showtree row an id map names for a legacy key: (legacy key,
+/// organization, showtree id, node), as text.
+type Mapped = (String, Option<String>, String, Option<String>);
+
+/// Legacy keys for [`validate_keys`]: per legacy table its keys, and per
+/// mapping the showtree rows its id map named for them before a drain
+/// copied them (so that a row the drain should have removed is looked for).
+#[derive(Debug, Clone, Default)]
+pub struct Keys {
+    legacy: BTreeMap<String, BTreeSet<String>>,
+    before: BTreeMap<String, BTreeSet<Mapped>>,
+}
+
+impl Keys {
+    /// Adds a legacy key (`table` is the legacy table's name, `id` its
+    /// primary key as text).
+    pub fn add(&mut self, table: &str, id: &str) {
+        self.legacy
+            .entry(table.to_owned())
+            .or_default()
+            .insert(id.to_owned());
+    }
+
+    /// How many legacy keys.
+    pub fn len(&self) -> usize {
+        self.legacy.values().map(BTreeSet::len).sum()
+    }
+
+    /// No key at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds the keys of `by_table` (legacy table -> keys) with the showtree
+    /// rows their maps name now, in `c`'s transaction: a drain calls it
+    /// before it copies them.
+    pub async fn note(
+        &mut self,
+        c: &impl GenericClient,
+        plan: &Plan,
+        by_table: &BTreeMap<String, Vec<String>>,
+    ) -> Result<(), ImportError> {
+        for (table, ids) in by_table {
+            for id in ids {
+                self.add(table, id);
+            }
+            for u in plan.units_of(table) {
+                let before = self.before.entry(u.name.clone()).or_default();
+                before.extend(mapped_rows(c, u, ids).await?);
+            }
+        }
+        Ok(())
+    }
+
+    fn of(&self, table: &str) -> Vec<String> {
+        self.legacy
+            .get(table)
+            .map(|k| k.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The workspace unit a production's rows show (its name), when both exist.
+fn workspace_keys<'p>(plan: &'p Plan, u: &Unit) -> Option<&'p Unit> {
+    (u.kind == UnitKind::Production)
+        .then(|| plan.unit_of(UnitKind::Workspace))
+        .flatten()
+}
+
+/// `select` of the showtree rows `u`'s id map names for the legacy keys
+/// `keys` (an SQL text array): legacy key, organization, id, node, as text.
+fn mapped(u: &Unit, keys: &str) -> String {
+    let only = format!("m.legacy_id = any ({keys}::text[]::{}[])", u.pk_type);
+    let map = u.map_table();
+    let nodes = |ids: &str| {
+        format!(
+            "select m.legacy_id::text, m.org_id::text, v.id::text, v.id::text
+               from {map} m cross join lateral (values {ids}) v(id)
+              where {only} and v.id is not null"
+        )
+    };
+    match u.kind {
+        UnitKind::Rows if u.has_node => format!(
+            "select m.legacy_id::text, m.org_id::text, m.new_id::text, x.node_id::text
+               from {map} m left join {} x on x.org_id = m.org_id and x.id = m.new_id
+              where {only}",
+            u.target_table()
+        ),
+        UnitKind::Rows => format!(
+            "select m.legacy_id::text, m.org_id::text, m.new_id::text, null::text from {map} m where {only}"
+        ),
+        UnitKind::Organization => nodes("(m.new_id), (m.project_id)"),
+        UnitKind::Workspace => nodes("(m.new_id)"),
+        UnitKind::Production => nodes("(m.new_id), (m.activation_id), (m.workspace_node_id)"),
+    }
+}
+
+async fn mapped_rows(
+    c: &impl GenericClient,
+    u: &Unit,
+    ids: &[String],
+) -> Result<Vec<Mapped>, ImportError> {
+    Ok(c.query(&mapped(u, "$1"), &[&ids])
+        .await
+        .map_err(ImportError::db_at(format!(
+            "reading the id map of {}",
+            u.name
+        )))?
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect())
+}
+
+/// [`validate`] restricted to `keys`, in one repeatable-read snapshot: per
+/// mapping, counts and checksums of the rows of those legacy keys (and,
+/// for productions, of those showing a changed legacy workspace) against
+/// the showtree rows their maps name; the showtree rows the maps named
+/// before the drain and no longer do must be gone; the rows dual-write
+/// could not map, among them; the foreign keys of those showtree rows and
+/// of the rows referencing them; the roll-up figures of their nodes. No
+/// audit: a drain changes rows, not showtree's schema.
+pub async fn validate_keys(session: &mut Session, keys: &Keys) -> Result<Outcome, ImportError> {
+    let plan = validatable(session).await?;
+    let mut outcome = Outcome::default();
+    let tx = session
+        .client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(ImportError::db("starting the validation"))?;
+    compare_keys(&tx, &plan, keys, &mut outcome).await?;
+    tx.rollback()
+        .await
+        .map_err(ImportError::db("ending the validation"))?;
+    Ok(outcome)
+}
+
+/// [`validate_keys`] in the caller's snapshot.
+pub async fn compare_keys(
+    c: &impl GenericClient,
+    plan: &Plan,
+    keys: &Keys,
+    outcome: &mut Outcome,
+) -> Result<(), ImportError> {
+    outcome.pending = crate::dualwrite::pending(c).await?;
+    let mut rows: Scope = BTreeMap::new();
+    let mut nodes: BTreeSet<(String, String)> = BTreeSet::new();
+    for u in &plan.units {
+        let ids = keys.of(&u.source);
+        let ws_ids = workspace_keys(plan, u).map(|w| keys.of(&w.source));
+        if ids.is_empty() && ws_ids.as_ref().is_none_or(Vec::is_empty) {
+            continue;
+        }
+        let (expected, actual, columns) = sides(plan, u, true);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ids];
+        if let Some(ws) = &ws_ids {
+            params.push(ws);
+        }
+        let check = compare_unit(
+            c,
+            u,
+            (&expected, &actual),
+            &columns,
+            &params,
+            &mut outcome.report,
+        )
+        .await?;
+        outcome.tables.push(check);
+        // the showtree rows the keys name now, and named before the drain
+        let now = mapped_rows(c, u, &ids).await?;
+        let before = keys.before.get(&u.name);
+        for (_, org, id, node) in now.iter().chain(before.into_iter().flatten()) {
+            rows.entry(u.target.clone()).or_default().insert(id.clone());
+            if let (Some(org), Some(node)) = (org, node) {
+                nodes.insert((org.clone(), node.clone()));
+            }
+        }
+        // a row no map names any longer must be gone
+        let gone: Vec<&Mapped> = before
+            .into_iter()
+            .flatten()
+            .filter(|b| !now.iter().any(|n| n.0 == b.0 && n.2 == b.2))
+            .collect();
+        if !gone.is_empty() {
+            let org = if u.kind != UnitKind::Rows || u.tenant {
+                " and x.org_id = g.org_id::uuid"
+            } else {
+                ""
+            };
+            let keys: Vec<&str> = gone.iter().map(|g| g.0.as_str()).collect();
+            let orgs: Vec<Option<&str>> = gone.iter().map(|g| g.1.as_deref()).collect();
+            let ids: Vec<&str> = gone.iter().map(|g| g.2.as_str()).collect();
+            let left = c
+                .query(
+                    &format!(
+                        "select g.legacy_id, g.id from unnest($1::text[], $2::text[], $3::text[]) g(legacy_id, org_id, id)
+                          where exists (select from {} x where x.id = g.id::uuid{org})
+                          order by 1, 2",
+                        u.target_table()
+                    ),
+                    &[&keys, &orgs, &ids],
+                )
+                .await
+                .map_err(ImportError::db_at(format!(
+                    "looking for the removed rows of {}",
+                    u.name
+                )))?;
+            outcome.report.add_rows(
+                &u.name,
+                &u.source,
+                left.into_iter()
+                    .map(|r| {
+                        (
+                            r.get(0),
+                            vec![format!(
+                                "no longer mapped from the legacy rows, but showtree still holds its row {}",
+                                r.get::<_, String>(1)
+                            )],
+                        )
+                    })
+                    .collect(),
+            );
+        }
+        // rows dual-write could not map, among the keys
+        let errors = c
+            .query(
+                &format!(
+                    "select e.legacy_id, e.problems from {errors} e
+                      where e.mapping = $2 and e.legacy_id = any ($1::text[])
+                        and not exists (select from {changes} ch
+                                         where ch.legacy_id = e.legacy_id and ch.legacy_table = $3)
+                      order by 1",
+                    errors = own("errors"),
+                    changes = own("changes"),
+                ),
+                &[&ids, &u.name, &u.source],
+            )
+            .await
+            .map_err(ImportError::db("reading dual-write's errors"))?;
+        outcome.report.add_rows(
+            &u.name,
+            &u.source,
+            errors
+                .into_iter()
+                .map(|r| {
+                    let problems: Vec<String> = r.get(1);
+                    (
+                        r.get(0),
+                        problems
+                            .into_iter()
+                            .map(|p| format!("not copied by dual-write: {p}"))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        );
+    }
+    outcome.foreign_keys = references(c, plan, Some(&rows), &mut outcome.report).await?;
+    outcome.rollup_nodes = rollups(c, plan, Some(&nodes), &mut outcome.report).await?;
     Ok(())
 }
 
 /// Every imported node whose roll-up figures (migration 0006) differ from
-/// what its rows say; returns how many nodes were checked.
+/// what its rows say (only the `(organization, node)` pairs of `only`,
+/// when given); returns how many nodes were checked.
 async fn rollups(
     c: &impl GenericClient,
     plan: &Plan,
+    only: Option<&BTreeSet<(String, String)>>,
     report: &mut Report,
 ) -> Result<i64, ImportError> {
     let Some(orgs) = plan.unit_of(UnitKind::Organization) else {
         return Ok(0);
     };
-    let nodes = format!(
-        "select n.org_id, n.id from showtree.nodes n where n.org_id in (select org_id from {})",
-        orgs.map_table()
-    );
+    let (nodes, params): (String, Vec<Vec<String>>) = match only {
+        None => (
+            format!(
+                "select n.org_id, n.id from showtree.nodes n where n.org_id in (select org_id from {})",
+                orgs.map_table()
+            ),
+            Vec::new(),
+        ),
+        Some(pairs) => (
+            format!(
+                "select distinct n.org_id, n.id from unnest($1::text[]::uuid[], $2::text[]::uuid[]) n(org_id, id)
+                  where n.org_id in (select org_id from {})
+                    and exists (select from showtree.nodes x where x.org_id = n.org_id and x.id = n.id)",
+                orgs.map_table()
+            ),
+            vec![
+                pairs.iter().map(|p| p.0.clone()).collect(),
+                pairs.iter().map(|p| p.1.clone()).collect(),
+            ],
+        ),
+    };
+    let params: Vec<&(dyn ToSql + Sync)> =
+        params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
     let checked: i64 = c
-        .query_one(&format!("select count(*) from ({nodes}) n"), &[])
+        .query_one(&format!("select count(*) from ({nodes}) n"), &params)
         .await
         .map_err(ImportError::db("counting the imported nodes"))?
         .get(0);
@@ -256,7 +554,7 @@ async fn rollups(
                   group by d.node_id order by 1",
                 own("rollup_diff")
             ),
-            &[],
+            &params,
         )
         .await
         .map_err(ImportError::db("comparing the roll-ups with their rows"))?;
@@ -286,8 +584,10 @@ fn not_pending(u: &Unit, key: &str) -> String {
 
 /// The expected rows (computed from the legacy rows) and the actual rows
 /// (read from showtree through the id map) of a unit, as two selects with
-/// the same columns, keyed by `legacy_id`.
-fn sides(plan: &Plan, u: &Unit) -> (String, String, Vec<String>) {
+/// the same columns, keyed by `legacy_id`. With `only`, the rows of the
+/// legacy keys in `$1` (text), and for a production also those of the
+/// legacy workspaces in `$2` (text; see [`workspace_keys`]).
+fn sides(plan: &Plan, u: &Unit, only: bool) -> (String, String, Vec<String>) {
     let pk = format!("t.{}", ident(&u.pk));
     let from = format!(
         "from {} t left join {} m on m.legacy_id = {pk} {}",
@@ -394,8 +694,37 @@ fn sides(plan: &Plan, u: &Unit) -> (String, String, Vec<String>) {
         }
     }
     let cols: Vec<String> = exp.iter().map(|(n, _)| n.clone()).collect();
+    let (only_exp, only_act) = if only {
+        let keys = |k: &str| format!("{k} = any ($1::text[]::{}[])", u.pk_type);
+        match workspace_keys(plan, u) {
+            Some(w) => {
+                let ws = |k: &str| format!("{k} = any ($2::text[]::{}[])", w.pk_type);
+                (
+                    format!(
+                        " and ({} or ({}) {})",
+                        keys(&pk),
+                        u.extra
+                            .get("legacy_workspace")
+                            .map_or("null", String::as_str),
+                        ws("").trim_start()
+                    ),
+                    format!(
+                        " and ({} or {})",
+                        keys("a.legacy_id"),
+                        ws("a.legacy_workspace_id")
+                    ),
+                )
+            }
+            None => (
+                format!(" and {}", keys(&pk)),
+                format!(" and {}", keys("a.legacy_id")),
+            ),
+        }
+    } else {
+        (String::new(), String::new())
+    };
     let expected = format!(
-        "select {pk} as legacy_id{} {from} where {good}",
+        "select {pk} as legacy_id{} {from} where {good}{only_exp}",
         exp.iter()
             .map(|(n, e)| format!(", {e} as {}", ident(n)))
             .collect::<String>()
@@ -406,7 +735,7 @@ fn sides(plan: &Plan, u: &Unit) -> (String, String, Vec<String>) {
         String::new()
     };
     let actual = format!(
-        "select a.legacy_id{} from {} a {joins} where {}{actual_pending}",
+        "select a.legacy_id{} from {} a {joins} where {}{actual_pending}{only_act}",
         act.iter()
             .map(|(n, e)| format!(", {e} as {}", ident(n)))
             .collect::<String>(),
@@ -441,14 +770,14 @@ fn node_columns(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Compares a unit's `(expected, actual)` sides ([`sides`], whose
+/// parameters are `params`).
 async fn compare_unit(
     c: &impl GenericClient,
-    _plan: &Plan,
     u: &Unit,
-    expected: &str,
-    actual: &str,
+    (expected, actual): (&str, &str),
     columns: &[String],
+    params: &[&(dyn ToSql + Sync)],
     report: &mut Report,
 ) -> Result<TableCheck, ImportError> {
     let sums = |side: &str, alias: &str| {
@@ -467,14 +796,14 @@ async fn compare_unit(
         )
     };
     let e = c
-        .query_one(&sums(expected, "e"), &[])
+        .query_one(&sums(expected, "e"), params)
         .await
         .map_err(ImportError::db_at(format!(
             "computing the expected checksums of {}",
             u.name
         )))?;
     let a = c
-        .query_one(&sums(actual, "a"), &[])
+        .query_one(&sums(actual, "a"), params)
         .await
         .map_err(ImportError::db_at(format!(
             "computing showtree's checksums of {}",
@@ -538,7 +867,7 @@ async fn compare_unit(
         sql
     };
     let rows = c
-        .query(&sql, &[])
+        .query(&sql, params)
         .await
         .map_err(ImportError::db_at(format!(
             "listing the rows of {} that differ",
@@ -555,10 +884,13 @@ async fn compare_unit(
 }
 
 /// Every foreign key of showtree's tables, over the rows of the imported
-/// organizations (the backfill writes with the keys' checks off).
+/// organizations (the backfill writes with the keys' checks off). With
+/// `only` (table -> ids), only the keys of those rows, and the keys that
+/// reference them.
 async fn references(
     c: &impl GenericClient,
     plan: &Plan,
+    only: Option<&Scope>,
     report: &mut Report,
 ) -> Result<usize, ImportError> {
     let Some(orgs) = plan.unit_of(UnitKind::Organization) else {
@@ -572,7 +904,11 @@ async fn references(
                     array(select a.attname::text from unnest(con.confkey) with ordinality k(n, i)
                             join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.n order by k.i),
                     exists (select from pg_attribute a where a.attrelid = ch.oid and a.attname = 'org_id' and not a.attisdropped),
-                    exists (select from pg_attribute a where a.attrelid = ch.oid and a.attname = 'id' and not a.attisdropped)
+                    exists (select from pg_attribute a where a.attrelid = ch.oid and a.attname = 'id' and not a.attisdropped),
+                    (select format_type(a.atttypid, a.atttypmod) from pg_attribute a
+                      where a.attrelid = ch.oid and a.attname = 'id' and not a.attisdropped),
+                    (select format_type(a.atttypid, a.atttypmod) from pg_attribute a
+                      where a.attrelid = pa.oid and a.attname = 'id' and not a.attisdropped)
                from pg_constraint con
                join pg_class ch on ch.oid = con.conrelid
                join pg_namespace ns on ns.oid = ch.relnamespace
@@ -593,6 +929,41 @@ async fn references(
         if !tenant {
             continue;
         }
+        // the rows of `only`, and those referencing them
+        let mut ids: Vec<Vec<String>> = Vec::new();
+        let mut which: Vec<String> = Vec::new();
+        if let Some(only) = only {
+            let (id_type, pid_type): (Option<String>, Option<String>) = (k.get(8), k.get(9));
+            if let (Some(t), Some(mine)) = (
+                id_type.filter(|_| has_id),
+                only.get(&("showtree".to_owned(), child.clone())),
+            ) {
+                ids.push(mine.iter().cloned().collect());
+                which.push(format!("x.id = any (${}::text[]::{t}[])", ids.len()));
+            }
+            if let (Some(t), Some(pos), Some(theirs)) = (
+                pid_type,
+                pcols.iter().position(|p| p == "id"),
+                only.get(&(pschema.clone(), parent.clone())),
+            ) {
+                ids.push(theirs.iter().cloned().collect());
+                which.push(format!(
+                    "x.{} = any (${}::text[]::{t}[])",
+                    ident(&cols[pos]),
+                    ids.len()
+                ));
+            }
+            if which.is_empty() {
+                continue;
+            }
+        }
+        let which = if which.is_empty() {
+            String::new()
+        } else {
+            format!(" and ({})", which.join(" or "))
+        };
+        let params: Vec<&(dyn ToSql + Sync)> =
+            ids.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         checked += 1;
         let present: Vec<String> = cols
             .iter()
@@ -606,7 +977,7 @@ async fn references(
         let id = if has_id { "x.id::text" } else { "x.ctid::text" };
         let sql = format!(
             "select {id} from showtree.{child} x
-              where x.org_id in (select org_id from {orgs}) and {present}
+              where x.org_id in (select org_id from {orgs}) and {present}{which}
                 and not exists (select from {parent} p where {on}) order by 1",
             child = ident(&child),
             orgs = orgs.map_table(),
@@ -615,7 +986,7 @@ async fn references(
             on = on.join(" and "),
         );
         let rows = c
-            .query(&sql, &[])
+            .query(&sql, &params)
             .await
             .map_err(ImportError::db_at(format!("checking foreign key {name}")))?;
         if !rows.is_empty() {

@@ -152,13 +152,7 @@ async fn asynchronous_dual_write_follows_legacy_writes_and_cuts_over_clean() {
 #[tokio::test]
 async fn synchronous_dual_write_is_not_switched_to_asynchronous_in_place() {
     let db = support::legacy_db(support::size()).await;
-    let mut s = support::session(&db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    backfill::backfill(&mut s, &BackfillArgs::default())
-        .await
-        .expect("backfill");
+    let mut s = support::backfilled(&db).await;
     // --follow before any asynchronous dual-write: refused, nothing changed
     let err = dualwrite::follow(&mut s, std::future::ready(()))
         .await
@@ -272,4 +266,255 @@ async fn rollback_from_asynchronous_dual_write_leaves_the_legacy_tables_as_they_
 #[tokio::test]
 async fn rollback_from_asynchronous_cutover_leaves_the_legacy_tables_as_they_were() {
     rolled_back_async_from(Phase::Cutover).await;
+}
+
+/// Expands, backfills and turns asynchronous dual-write on, with no legacy
+/// writes along the way.
+async fn quiet_async_dual_write(db: &TestDb) -> Session {
+    let mut s = support::backfilled(db).await;
+    dualwrite::enable_async(&mut s)
+        .await
+        .expect("dual-write --async");
+    s
+}
+
+/// The problems an outcome names for legacy key `id`: (mapping, message).
+fn problems_of(outcome: &validate::Outcome, id: &str) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = outcome
+        .report
+        .rows
+        .iter()
+        .filter(|r| r.ids.iter().any(|i| i == id))
+        .map(|r| (r.mapping.clone(), r.message.clone()))
+        .collect();
+    found.sort();
+    found
+}
+
+/// A legacy task's key (as text), the `n`th by id.
+async fn task_key(db: &TestDb, n: i64) -> String {
+    db.client()
+        .await
+        .query_one(
+            "select id::text from tasks order by id offset $1 limit 1",
+            &[&n],
+        )
+        .await
+        .expect("a legacy task")
+        .get(0)
+}
+
+#[tokio::test]
+async fn asynchronous_cutover_refuses_a_mismatch_found_by_its_full_validation() {
+    let db = support::legacy_db(support::size()).await;
+    let mut s = quiet_async_dual_write(&db).await;
+    let key = task_key(&db, 3).await;
+    // a showtree row changed by hand, with showtree's triggers off
+    let c = db.client().await;
+    c.batch_execute(&format!(
+        "set session_replication_role = replica;
+         update showtree.tasks set title = title || ' (tampered)'
+          where id = (select new_id from showtree_import.map_tasks where legacy_id = '{key}');
+         reset session_replication_role;"
+    ))
+    .await
+    .expect("tampering");
+    let err = cutover::cutover(&mut s, false, false)
+        .await
+        .expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("cutover refused") && text.contains(&key),
+        "{text}"
+    );
+    assert_eq!(s.require().await.expect("state").phase, Phase::DualWrite);
+    assert_eq!(triggers(&db).await, (11, 0));
+
+    // the legacy application writes the row again: the drain mends it
+    c.batch_execute(&format!(
+        "update tasks set title = title where id = '{key}'"
+    ))
+    .await
+    .expect("legacy write");
+    cutover::cutover(&mut s, false, false)
+        .await
+        .expect("cutover");
+    assert_eq!(s.require().await.expect("state").phase, Phase::Cutover);
+}
+
+#[tokio::test]
+async fn a_mismatch_written_between_the_full_validation_and_the_lock_is_caught_under_the_lock() {
+    let db = support::legacy_db(support::size()).await;
+    let mut s = quiet_async_dual_write(&db).await;
+    let app = showtree_db::testing::connect(&showtree_db::connect::url_with_user(
+        db.url(),
+        &support::app_role(&db),
+    ))
+    .await;
+
+    // the full validation is clean; then, before the lock, the legacy
+    // application writes a status the mapping cannot take (dual-write
+    // logs it as an error and leaves showtree's row as it was) and other
+    // rows besides
+    let prepared = cutover::prepare(&mut s, false).await.expect("validated");
+    support::write(&db, 7_000, 14).await;
+    let key = task_key(&db, 5).await;
+    app.batch_execute(&format!(
+        "update tasks set status = 'bogus' where id = '{key}'"
+    ))
+    .await
+    .expect("legacy write");
+    let err = cutover::finish(&mut s, prepared, false, false)
+        .await
+        .expect_err("the key-limited check under the lock refuses");
+    let text = err.to_string();
+    assert!(
+        text.contains("cutover refused") && text.contains("changed since the full validation"),
+        "{text}"
+    );
+    assert!(text.contains(&key), "{text}");
+    assert_eq!(s.require().await.expect("state").phase, Phase::DualWrite);
+
+    // the full validation names the same problems for that key
+    let full = validate::validate(&mut s).await.expect("validate");
+    let mut keys = validate::Keys::default();
+    keys.add("tasks", &key);
+    let limited = validate::validate_keys(&mut s, &keys)
+        .await
+        .expect("validate the key");
+    assert!(!problems_of(&full, &key).is_empty(), "{}", full.render(0));
+    assert_eq!(problems_of(&limited, &key), problems_of(&full, &key));
+
+    // mended in the legacy table, and cut over with the writer going on
+    app.batch_execute(&format!(
+        "update tasks set status = 'todo' where id = '{key}'"
+    ))
+    .await
+    .expect("legacy write");
+    let prepared = cutover::prepare(&mut s, false).await.expect("validated");
+    support::write(&db, 8_000, 14).await;
+    let text = cutover::finish(&mut s, prepared, true, false)
+        .await
+        .expect("cutover");
+    assert!(text.contains("showtree_legacy"), "{text}");
+    let st = s.require().await.expect("state");
+    assert_eq!(
+        (st.phase, st.renamed_to.as_deref()),
+        (Phase::Cutover, Some("showtree_legacy"))
+    );
+    let outcome = validate::validate(&mut s).await.expect("validate");
+    assert!(outcome.is_clean(), "{}", outcome.render(0));
+}
+
+#[tokio::test]
+async fn the_key_limited_validation_finds_what_the_full_one_finds_for_those_keys() {
+    let db = support::legacy_db(support::size()).await;
+    let mut s = quiet_async_dual_write(&db).await;
+    let (tampered, deleted, clean) = (
+        task_key(&db, 1).await,
+        task_key(&db, 2).await,
+        task_key(&db, 4).await,
+    );
+    let c = db.client().await;
+    // with every trigger off (the capture too, so nothing is logged): a
+    // showtree row changed by hand, a legacy row deleted behind the
+    // import's back, and one added so
+    c.batch_execute(&format!(
+        "set session_replication_role = replica;
+         update showtree.tasks set priority = 'low', title = 'x'
+          where id = (select new_id from showtree_import.map_tasks where legacy_id = '{tampered}');
+         delete from tasks where id = '{deleted}';"
+    ))
+    .await
+    .expect("tampering");
+    let added: String = c
+        .query_one(
+            &format!(
+                "insert into tasks (organization_id, workspace_id, production_id, title)
+                 select organization_id, workspace_id, production_id, 'added behind its back'
+                   from tasks where id = '{clean}' returning id::text"
+            ),
+            &[],
+        )
+        .await
+        .expect("a legacy row added")
+        .get(0);
+    c.batch_execute("reset session_replication_role")
+        .await
+        .expect("triggers back on");
+
+    let full = validate::validate(&mut s).await.expect("validate");
+    let mut keys = validate::Keys::default();
+    for k in [&tampered, &deleted, &added, &clean] {
+        keys.add("tasks", k);
+    }
+    let limited = validate::validate_keys(&mut s, &keys)
+        .await
+        .expect("validate the keys");
+    for k in [&tampered, &deleted, &added] {
+        let found = problems_of(&limited, k);
+        assert!(!found.is_empty(), "{k}: {}", limited.render(0));
+        assert_eq!(found, problems_of(&full, k), "{k}");
+    }
+    assert!(problems_of(&limited, &clean).is_empty());
+    let tasks = limited
+        .tables
+        .iter()
+        .find(|t| t.mapping == "tasks")
+        .expect("the tasks mapping was compared");
+    // the three keys still in the legacy table, against the three mapped
+    assert_eq!((tasks.legacy_rows, tasks.showtree_rows), (3, 3));
+    assert!(limited.foreign_keys > 0 && limited.rollup_nodes > 0);
+
+    // a key the drain took whose showtree row came back is found too
+    // (its map entry went with the legacy row, so only the drain's note
+    // of the row it named before tells)
+    let row: String = c
+        .query_one(
+            &format!(
+                "select new_id::text from showtree_import.map_tasks where legacy_id = '{clean}'"
+            ),
+            &[],
+        )
+        .await
+        .expect("mapped")
+        .get(0);
+    c.batch_execute(&format!(
+        "create schema scratch;
+         create table scratch.saved as select * from showtree.tasks where id = '{row}';
+         delete from tasks where id = '{clean}';"
+    ))
+    .await
+    .expect("a legacy delete");
+    let plan = s
+        .plan(&s.require().await.expect("state"))
+        .await
+        .expect("plan");
+    let mut drained = validate::Keys::default();
+    assert_eq!(
+        dualwrite::drain_noting(&mut s.client, &plan, &mut drained)
+            .await
+            .expect("drain"),
+        1
+    );
+    c.batch_execute(
+        "set session_replication_role = replica;
+         do $$ begin
+           execute (select format('insert into showtree.tasks (%1$s) select %1$s from scratch.saved',
+                                  string_agg(quote_ident(attname), ', '))
+                      from pg_attribute where attrelid = 'showtree.tasks'::regclass
+                       and attnum > 0 and not attisdropped and attgenerated = '');
+         end $$;
+         reset session_replication_role;",
+    )
+    .await
+    .expect("the row back");
+    let limited = validate::validate_keys(&mut s, &drained)
+        .await
+        .expect("validate the drained key");
+    let text = limited.render(0);
+    assert!(
+        text.contains("still holds its row") && text.contains(&row),
+        "{text}"
+    );
 }

@@ -3,7 +3,7 @@
 use showtree_db::testing;
 use showtree_import::backfill::{self, BackfillArgs};
 use showtree_import::state::Session;
-use showtree_import::{ImportError, dualwrite, expand, validate};
+use showtree_import::{ImportError, expand, validate};
 
 use crate::support;
 
@@ -68,14 +68,7 @@ async fn a_second_backfill_while_one_runs_refuses_or_finds_it_done_and_nothing_i
 #[tokio::test]
 async fn concurrent_dual_writes_of_one_stage_keep_schedule_conflicts_exact() {
     let db = support::legacy_db(support::size()).await;
-    let mut s = support::session(&db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    backfill::backfill(&mut s, &BackfillArgs::default())
-        .await
-        .expect("backfill");
-    dualwrite::enable(&mut s).await.expect("dual-write");
+    let mut s = support::dual_written(&db).await;
 
     let c = db.client().await;
     let productions: Vec<String> = c
@@ -165,14 +158,7 @@ async fn concurrent_dual_writes_of_one_stage_keep_schedule_conflicts_exact() {
 #[tokio::test]
 async fn a_dual_written_event_takes_the_lock_api_writers_of_its_location_take() {
     let db = support::legacy_db(support::size()).await;
-    let mut s = support::session(&db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    backfill::backfill(&mut s, &BackfillArgs::default())
-        .await
-        .expect("backfill");
-    dualwrite::enable(&mut s).await.expect("dual-write");
+    let _session = support::dual_written(&db).await;
 
     let c = db.client().await;
     let row = c

@@ -437,3 +437,91 @@ async fn an_interrupted_backfill_from_another_database_resumes_and_validates_cle
     let outcome = validate::validate(&mut s).await.expect("validate");
     assert!(outcome.is_clean(), "{}", outcome.render(0));
 }
+
+#[tokio::test]
+async fn cutover_from_another_database_rechecks_under_the_lock_what_changed_after_its_validation() {
+    let p = Pair::new().await;
+    let mut s = p.session().await;
+    expand::expand(&mut s, support::MAPPING)
+        .await
+        .expect("expand");
+    backfill::backfill(&mut s, &BackfillArgs::default())
+        .await
+        .expect("backfill");
+    dualwrite::enable(&mut s).await.expect("dual-write");
+    let legacy = p.legacy.client().await;
+    let key = |n: i64| {
+        let legacy = &legacy;
+        async move {
+            legacy
+                .query_one(
+                    "select id::text from tasks order by id offset $1 limit 1",
+                    &[&n],
+                )
+                .await
+                .expect("a legacy task")
+                .get::<_, String>(0)
+        }
+    };
+
+    // a showtree row changed by hand (triggers off): the full validation refuses
+    let tampered = key(2).await;
+    p.target
+        .client()
+        .await
+        .batch_execute(&format!(
+            "set session_replication_role = replica;
+             update showtree.tasks set title = title || ' (tampered)'
+              where id = (select new_id from showtree_import.map_tasks where legacy_id = '{tampered}');"
+        ))
+        .await
+        .expect("tampering");
+    let err = cutover::cutover(&mut s, false, false)
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains(&tampered), "{err}");
+    legacy
+        .batch_execute(&format!(
+            "update tasks set title = title where id = '{tampered}'"
+        ))
+        .await
+        .expect("legacy write");
+
+    // clean now; a write the mapping cannot take lands between the full
+    // validation and the lock: the locked re-check of the keys refuses
+    let prepared = cutover::prepare(&mut s, false).await.expect("validated");
+    support::write(&p.legacy, 9_000, 14).await;
+    let bad = key(4).await;
+    legacy
+        .batch_execute(&format!(
+            "update tasks set status = 'bogus' where id = '{bad}'"
+        ))
+        .await
+        .expect("legacy write");
+    let err = cutover::finish(&mut s, prepared, false, false)
+        .await
+        .expect_err("refused under the lock");
+    let text = err.to_string();
+    assert!(
+        text.contains("changed since the full validation") && text.contains(&bad),
+        "{text}"
+    );
+    assert_eq!(s.require().await.expect("state").phase, Phase::DualWrite);
+    // the lock was released: the legacy application writes on
+    support::write(&p.legacy, 10_000, 14).await;
+
+    legacy
+        .batch_execute(&format!(
+            "update tasks set status = 'done' where id = '{bad}'"
+        ))
+        .await
+        .expect("legacy write");
+    let prepared = cutover::prepare(&mut s, false).await.expect("validated");
+    support::write(&p.legacy, 11_000, 14).await;
+    cutover::finish(&mut s, prepared, false, false)
+        .await
+        .expect("cutover");
+    assert_eq!(s.require().await.expect("state").phase, Phase::Cutover);
+    let outcome = validate::validate(&mut s).await.expect("validate");
+    assert!(outcome.is_clean(), "{}", outcome.render(0));
+}

@@ -43,14 +43,14 @@ async fn full_path_with_writes_during_backfill_and_dual_write_validates_clean() 
     );
     assert!(summary.legacy_rows > 300, "{summary}");
 
-    // switching on dual-write while the writer goes on, then more writes
+    // switching on dual-write while the writer goes on, then more writes:
+    // at least 20 made after the switch committed (the one under way when
+    // `enable` returned may have committed before it, hence 21)
     dualwrite::enable(&mut s).await.expect("dual-write");
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let at_switch = writer.count();
+    writer.wait_for(at_switch + 21).await;
     let total = writer.stop().await;
-    assert!(
-        total > during_backfill + 20,
-        "too few writes during dual-write: {total}"
-    );
+    assert!(total > at_switch + 20, "{total} writes, {at_switch} before");
 
     let outcome = validate::validate(&mut s).await.expect("validate");
     assert!(outcome.is_clean(), "{}", outcome.render(0));
@@ -113,14 +113,7 @@ async fn full_path_with_writes_during_backfill_and_dual_write_validates_clean() 
 #[tokio::test]
 async fn dual_write_copies_legacy_writes_in_the_writers_transaction() {
     let db = support::legacy_db(support::size()).await;
-    let mut s = support::session(&db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    backfill::backfill(&mut s, &BackfillArgs::default())
-        .await
-        .expect("backfill");
-    dualwrite::enable(&mut s).await.expect("dual-write");
+    let mut s = support::dual_written(&db).await;
     let app = showtree_db::testing::connect(&showtree_db::connect::url_with_user(
         db.url(),
         &support::app_role(&db),
@@ -177,14 +170,7 @@ async fn dual_write_copies_legacy_writes_in_the_writers_transaction() {
 #[tokio::test]
 async fn imported_rows_count_in_the_roll_ups_and_validate_names_a_node_whose_figures_are_off() {
     let db = support::legacy_db(support::size()).await;
-    let mut s = support::session(&db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    backfill::backfill(&mut s, &BackfillArgs::default())
-        .await
-        .expect("backfill");
-    dualwrite::enable(&mut s).await.expect("dual-write");
+    let mut s = support::dual_written(&db).await;
     // inserts, updates (statuses, amounts) and deletes through dual-write
     support::write(&db, 0, 42).await;
 
@@ -247,14 +233,7 @@ async fn imported_rows_count_in_the_roll_ups_and_validate_names_a_node_whose_fig
 #[tokio::test]
 async fn a_legacy_row_moved_to_another_organization_is_an_error_and_the_legacy_write_goes_on() {
     let db = support::legacy_db(support::size()).await;
-    let mut s = support::session(&db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    backfill::backfill(&mut s, &BackfillArgs::default())
-        .await
-        .expect("backfill");
-    dualwrite::enable(&mut s).await.expect("dual-write");
+    let mut s = support::dual_written(&db).await;
 
     // before, the write through the id map failed on the id's unique key,
     // and the legacy update with it

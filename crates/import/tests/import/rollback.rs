@@ -131,14 +131,7 @@ async fn rollback_of_expand_reverts_the_schema_it_created() {
     // rollback takes every trace out again (roles aside: they are the cluster's)
     let db = support::bare_legacy_db(support::size()).await;
     let whole_before = support::dump(&db, &["--schema-only"]);
-    let mut s = support::session(&db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    backfill::backfill(&mut s, &BackfillArgs::default())
-        .await
-        .expect("backfill");
-    dualwrite::enable(&mut s).await.expect("dual-write");
+    let mut s = support::dual_written(&db).await;
     support::write(&db, 0, 30).await;
     let data = support::legacy_data(&db);
     rollback::rollback(&mut s, true)
@@ -155,14 +148,7 @@ async fn rollback_of_expand_reverts_the_schema_it_created() {
 #[tokio::test]
 async fn rollback_goes_back_one_phase_at_a_time() {
     let db = support::legacy_db(support::size()).await;
-    let mut s = support::session(&db).await;
-    expand::expand(&mut s, support::MAPPING)
-        .await
-        .expect("expand");
-    backfill::backfill(&mut s, &BackfillArgs::default())
-        .await
-        .expect("backfill");
-    dualwrite::enable(&mut s).await.expect("dual-write");
+    let mut s = support::dual_written(&db).await;
     cutover::cutover(&mut s, false, false)
         .await
         .expect("cutover");

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use showtree_db::testing::{self, TestDb};
+use showtree_import::backfill::BackfillArgs;
 use showtree_import::legacy::{self, Size};
 use showtree_import::state::Session;
 
@@ -74,10 +75,37 @@ pub async fn session(db: &TestDb) -> Session {
     }
 }
 
+/// The import's session on `db`, expanded and backfilled (nothing written
+/// to the legacy tables meanwhile).
+pub async fn backfilled(db: &TestDb) -> Session {
+    let mut s = session(db).await;
+    showtree_import::expand::expand(&mut s, MAPPING)
+        .await
+        .expect("expand");
+    showtree_import::backfill::backfill(&mut s, &BackfillArgs::default())
+        .await
+        .expect("backfill");
+    s
+}
+
+/// [`backfilled`], then synchronous dual-write on.
+pub async fn dual_written(db: &TestDb) -> Session {
+    let mut s = backfilled(db).await;
+    showtree_import::dualwrite::enable(&mut s)
+        .await
+        .expect("dual-write");
+    assert_eq!(
+        s.require().await.expect("state").dual_write,
+        Some(showtree_import::state::Mode::Sync)
+    );
+    s
+}
+
 /// The old application writing in the background until stopped.
 pub struct Writer {
     stop: Arc<AtomicBool>,
     count: Arc<AtomicU64>,
+    written: tokio::sync::watch::Receiver<u64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -90,6 +118,7 @@ impl Writer {
         let stop = Arc::new(AtomicBool::new(false));
         let count = Arc::new(AtomicU64::new(0));
         let (s, n) = (stop.clone(), count.clone());
+        let (tell, written) = tokio::sync::watch::channel(0);
         let task = tokio::spawn(async move {
             let mut step = first;
             while !s.load(Ordering::Relaxed) {
@@ -97,11 +126,29 @@ impl Writer {
                     .await
                     .unwrap_or_else(|e| panic!("legacy write {step} failed: {e:?}"));
                 step += 1;
-                n.fetch_add(1, Ordering::Relaxed);
+                tell.send_replace(n.fetch_add(1, Ordering::Relaxed) + 1);
                 tokio::time::sleep(std::time::Duration::from_millis(3)).await;
             }
         });
-        Writer { stop, count, task }
+        Writer {
+            stop,
+            count,
+            written,
+            task,
+        }
+    }
+
+    /// Waits until the writer has made `n` writes in all (committed), for
+    /// two minutes at most (a writer that stalls that long fails the test).
+    pub async fn wait_for(&self, n: u64) {
+        let mut written = self.written.clone();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(120),
+            written.wait_for(|w| *w >= n),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("the writer made only {} of {n} writes", self.count()))
+        .expect("writer task");
     }
 
     /// Writes so far.
