@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{GenericClient, IsolationLevel};
+use tokio_postgres::{GenericClient, IsolationLevel, Transaction};
 
 use crate::ImportError;
 use crate::plan::{Plan, Unit, UnitKind};
@@ -126,19 +126,24 @@ async fn validatable(session: &mut Session) -> Result<Plan, ImportError> {
     session.plan(&st).await
 }
 
+/// A read-only transaction in one repeatable-read snapshot: what every
+/// validation reads in.
+async fn snapshot(client: &mut tokio_postgres::Client) -> Result<Transaction<'_>, ImportError> {
+    client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(ImportError::db("starting the validation"))
+}
+
 /// Runs the validation.
 pub async fn validate(session: &mut Session) -> Result<Outcome, ImportError> {
     let plan = validatable(session).await?;
     let mut outcome = Outcome::default();
     {
-        let tx = session
-            .client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(ImportError::db("starting the validation"))?;
+        let tx = snapshot(&mut session.client).await?;
         compare(&tx, &plan, &mut outcome).await?;
         tx.rollback()
             .await
@@ -365,14 +370,7 @@ async fn mapped_rows(
 pub async fn validate_keys(session: &mut Session, keys: &Keys) -> Result<Outcome, ImportError> {
     let plan = validatable(session).await?;
     let mut outcome = Outcome::default();
-    let tx = session
-        .client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(ImportError::db("starting the validation"))?;
+    let tx = snapshot(&mut session.client).await?;
     compare_keys(&tx, &plan, keys, &mut outcome).await?;
     tx.rollback()
         .await
