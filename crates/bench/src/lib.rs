@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod api;
+pub mod backend_cpu;
 pub mod generate;
 pub mod hierarchy;
 pub mod import;

@@ -36,6 +36,7 @@ use tokio_postgres::{Client, NoTls};
 use uuid::Uuid;
 
 use crate::access::{APP_ROLE, claims, url_user};
+use crate::backend_cpu::{self, CpuWindow};
 use crate::hierarchy::tree::{Ix, Tree};
 use crate::hierarchy::{self, Machine};
 use crate::pgbench::{self, Load, Outcome, Protocol, Target};
@@ -211,6 +212,11 @@ pub struct WritePair {
     pub without: Outcome,
     /// The latest schema, the background folder running.
     pub with: Outcome,
+    /// Server CPU of the "without" database's backends during its run,
+    /// when the server is on this machine.
+    pub without_cpu: Option<CpuWindow>,
+    /// The same for the "with" database (the folder's backend included).
+    pub with_cpu: Option<CpuWindow>,
     /// Whether the "with" run went first in this round.
     pub with_first: bool,
 }
@@ -219,6 +225,21 @@ impl WritePair {
     /// with / without throughput.
     pub fn ratio(&self) -> f64 {
         self.with.tps / self.without.tps.max(f64::MIN_POSITIVE)
+    }
+
+    /// Server CPU per insert (µs) without and with the mechanism.
+    pub fn cpu_micros(&self) -> Option<(f64, f64)> {
+        let without = self.without_cpu?.micros_per_transaction(self.without.tps)?;
+        let with = self.with_cpu?.micros_per_transaction(self.with.tps)?;
+        Some((without, with))
+    }
+
+    /// without / with server CPU per insert: the throughput ratio the
+    /// mechanism's CPU alone would allow when the server is CPU-bound,
+    /// whatever else runs on the machine.
+    pub fn cpu_ratio(&self) -> Option<f64> {
+        self.cpu_micros()
+            .map(|(without, with)| without / with.max(f64::MIN_POSITIVE))
     }
 }
 
@@ -236,6 +257,22 @@ impl WriteRounds {
         median(self.rounds.iter().map(WritePair::ratio).collect())
     }
     /// The median tps without and with the mechanism.
+    /// The median of the rounds' CPU ratios, when every round has one.
+    pub fn median_cpu_ratio(&self) -> Option<f64> {
+        let ratios: Option<Vec<f64>> = self.rounds.iter().map(WritePair::cpu_ratio).collect();
+        ratios.filter(|r| !r.is_empty()).map(median)
+    }
+    /// The median server CPU per insert (µs) without and with, when every
+    /// round has it.
+    pub fn median_cpu_micros(&self) -> Option<(f64, f64)> {
+        let pairs: Option<Vec<(f64, f64)>> =
+            self.rounds.iter().map(WritePair::cpu_micros).collect();
+        let pairs = pairs.filter(|p| !p.is_empty())?;
+        Some((
+            median(pairs.iter().map(|p| p.0).collect()),
+            median(pairs.iter().map(|p| p.1).collect()),
+        ))
+    }
     pub fn median_tps(&self) -> (f64, f64) {
         (
             median(self.rounds.iter().map(|r| r.without.tps).collect()),
@@ -368,6 +405,8 @@ pub async fn run(args: &RollupArgs, admin_url: &str) -> anyhow::Result<RollupRep
         ] {
             let mut with = None;
             let mut without = None;
+            // the same part of the run as pgbench's steady latencies
+            let skip = (Duration::from_secs(args.duration) / 5).min(Duration::from_secs(1));
             for side_with in [with_first, !with_first] {
                 // each run starts right after a checkpoint, so neither side
                 // pays more full-page images than the other
@@ -378,15 +417,19 @@ pub async fn run(args: &RollupArgs, admin_url: &str) -> anyhow::Result<RollupRep
                 if side_with {
                     tracing::info!(round, what, "pgbench: inserts with the roll-up mechanism");
                     with = Some(
-                        with_folder(&db_url, &folded, async {
-                            pgbench::run(
-                                &with_target,
-                                &superuser,
-                                std::slice::from_ref(script),
-                                args.load(),
-                            )
-                            .await
-                        })
+                        backend_cpu::during(
+                            &db_url,
+                            skip,
+                            with_folder(&db_url, &folded, async {
+                                pgbench::run(
+                                    &with_target,
+                                    &superuser,
+                                    std::slice::from_ref(script),
+                                    args.load(),
+                                )
+                                .await
+                            }),
+                        )
                         .await
                         .with_context(|| format!("{what} inserts with roll-ups"))?,
                     );
@@ -397,21 +440,27 @@ pub async fn run(args: &RollupArgs, admin_url: &str) -> anyhow::Result<RollupRep
                         "pgbench: inserts without the roll-up mechanism"
                     );
                     without = Some(
-                        pgbench::run(
-                            &without_target,
-                            &superuser,
-                            std::slice::from_ref(script),
-                            args.load(),
+                        backend_cpu::during(
+                            &without_url,
+                            skip,
+                            pgbench::run(
+                                &without_target,
+                                &superuser,
+                                std::slice::from_ref(script),
+                                args.load(),
+                            ),
                         )
                         .await
                         .with_context(|| format!("{what} inserts without roll-ups"))?,
                     );
                 }
             }
-            if let (Some(with), Some(without)) = (with, without) {
+            if let (Some((with, with_cpu)), Some((without, without_cpu))) = (with, without) {
                 results.rounds.push(WritePair {
                     without,
                     with,
+                    without_cpu,
+                    with_cpu,
                     with_first,
                 });
             }
@@ -1255,6 +1304,8 @@ impl RollupReport {
             "with/without".to_owned(),
             "without p50/p95/p99 ms".to_owned(),
             "with p50/p95/p99 ms".to_owned(),
+            "CPU µs without / with".to_owned(),
+            "CPU without/with".to_owned(),
         ]];
         for (what, w) in [("task", &self.tasks), ("invoice line", &self.lines)] {
             for (i, p) in w.rounds.iter().enumerate() {
@@ -1270,6 +1321,8 @@ impl RollupReport {
                     format!("{:.2}", p.ratio()),
                     p.without.latency.triple_ms(),
                     p.with.latency.triple_ms(),
+                    cpu_micros_cell(p.cpu_micros()),
+                    cpu_ratio_cell(p.cpu_ratio()),
                 ]);
             }
             let (without, with) = w.median_tps();
@@ -1281,6 +1334,8 @@ impl RollupReport {
                 format!("{:.2}", w.median_ratio()),
                 String::new(),
                 String::new(),
+                cpu_micros_cell(w.median_cpu_micros()),
+                cpu_ratio_cell(w.median_cpu_ratio()),
             ]);
         }
         out += &report::text_table(&rows);
@@ -1419,21 +1474,29 @@ impl RollupReport {
              checks of 0013, ...) is paid on both sides. {} rounds, each running both \
              inserts on both sides, every run after a checkpoint, the side that goes first \
              alternating from round to round (the machine's load falls on both). The goal is \
-             judged on the median of the rounds' ratios.\n\n",
+             judged on the median of the rounds' ratios. The last two columns are the server \
+             CPU each insert cost, read from `/proc` for the backends of the run's database \
+             only (pgbench's connections and, with the mechanism, the folder's), every {} ms \
+             over the same steady part of the run as the latencies, divided by the \
+             transactions of that part: work on other databases or outside PostgreSQL is not \
+             in it, so it holds on a shared machine where throughput does not. Their ratio, \
+             without ÷ with, is the throughput ratio the mechanism's CPU alone allows a \
+             CPU-bound server; `n/a` when the server is not on this machine.\n\n",
             self.duration,
             self.clients,
             self.threads,
             report::thousands(self.folded_during_writes.unsigned_abs()),
             self.removed_summary(),
-            self.tasks.rounds.len()
+            self.tasks.rounds.len(),
+            backend_cpu::INTERVAL.as_millis()
         );
-        md += "| insert | round | without tps | with tps | with / without | without p50 / p95 / p99 ms | with p50 / p95 / p99 ms |\n";
-        md += "|---|---|--:|--:|--:|--:|--:|\n";
+        md += "| insert | round | without tps | with tps | with / without | without p50 / p95 / p99 ms | with p50 / p95 / p99 ms | server CPU per insert without / with, µs | CPU without ÷ with |\n";
+        md += "|---|---|--:|--:|--:|--:|--:|--:|--:|\n";
         for (what, w) in [("task", &self.tasks), ("invoice line", &self.lines)] {
             for (i, p) in w.rounds.iter().enumerate() {
                 let failed = p.without.failed + p.with.failed;
                 md += &format!(
-                    "| {what} | {}{}{} | {:.0} | {:.0} | {:.2} | {} | {} |\n",
+                    "| {what} | {}{}{} | {:.0} | {:.0} | {:.2} | {} | {} | {} | {} |\n",
                     i + 1,
                     if p.with_first { ", with first" } else { "" },
                     if failed > 0 {
@@ -1445,13 +1508,17 @@ impl RollupReport {
                     p.with.tps,
                     p.ratio(),
                     p.without.latency.triple_ms(),
-                    p.with.latency.triple_ms()
+                    p.with.latency.triple_ms(),
+                    cpu_micros_cell(p.cpu_micros()),
+                    cpu_ratio_cell(p.cpu_ratio())
                 );
             }
             let (without, with) = w.median_tps();
             md += &format!(
-                "| {what} | median | {without:.0} | {with:.0} | **{:.2}** | | |\n",
-                w.median_ratio()
+                "| {what} | median | {without:.0} | {with:.0} | **{:.2}** | | | {} | **{}** |\n",
+                w.median_ratio(),
+                cpu_micros_cell(w.median_cpu_micros()),
+                cpu_ratio_cell(w.median_cpu_ratio())
             );
         }
         md += &format!(
@@ -1498,6 +1565,30 @@ impl RollupReport {
             self.tasks.rounds.len(),
             verdict(write_ok)
         );
+        if let (Some(tasks), Some(lines)) =
+            (self.tasks.median_cpu_ratio(), self.lines.median_cpu_ratio())
+        {
+            md += &format!(
+                "- the same goal read from the server's CPU per insert (medians of the rounds' \
+                 without ÷ with): tasks {:.0}%, invoice lines {:.0}%, {}.\n",
+                100.0 * tasks,
+                100.0 * lines,
+                verdict(tasks >= 0.85 && lines >= 0.85)
+            );
+        }
         md
     }
+}
+
+/// "without / with" CPU per insert, µs, or `n/a`.
+fn cpu_micros_cell(micros: Option<(f64, f64)>) -> String {
+    micros.map_or_else(
+        || "n/a".to_owned(),
+        |(without, with)| format!("{without:.0} / {with:.0}"),
+    )
+}
+
+/// A CPU ratio, or `n/a`.
+fn cpu_ratio_cell(ratio: Option<f64>) -> String {
+    ratio.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}"))
 }

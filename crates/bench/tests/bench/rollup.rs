@@ -114,8 +114,12 @@ async fn the_rollup_benchmark_can_measure_the_writes_alone() {
         assert!(!w.rounds[0].with_first && w.rounds[1].with_first);
         for r in &w.rounds {
             assert!(r.without.tps > 0.0 && r.with.tps > 0.0);
+            // the test server runs on this machine: its backends' CPU is read
+            let (without, with) = r.cpu_micros().expect("server CPU per insert, both sides");
+            assert!(without > 0.0 && with > 0.0, "{without} / {with}");
         }
         assert!(w.median_ratio() > 0.0);
+        assert!(w.median_cpu_ratio().is_some_and(|r| r > 0.0));
     }
     // exactly the mechanism was removed from the "without" side, and it is gone
     assert!(
