@@ -1,7 +1,10 @@
 //! Server CPU spent by one database's backends while a load runs, read
-//! from `/proc`. Throughput on a shared machine moves with whatever else
-//! runs there; the CPU each transaction costs the server barely does, so
-//! benchmarks report it beside their throughput ratios.
+//! from `/proc`: what each transaction cost the server, and how much of it
+//! went to backends beside the load's own (a background folder). It
+//! leaves out work on other databases and outside PostgreSQL, but not the
+//! slowdown such work causes: a core's time buys fewer instructions while
+//! its sibling is busy, so on a loaded machine it rises as throughput
+//! falls.
 //!
 //! Only a server on this machine can be measured so: every backend of the
 //! database (pgbench's connections, a background folder, but not the
@@ -32,14 +35,27 @@ pub struct CpuWindow {
     pub wall_seconds: f64,
     /// User and system CPU of every backend over the window, seconds.
     pub cpu_seconds: f64,
+    /// The part of it spent by backends whose `application_name` is not
+    /// `pgbench` (a background folder beside pgbench's load, say).
+    pub other_cpu_seconds: f64,
 }
 
 impl CpuWindow {
     /// CPU per transaction, in µs, for a load that ran at `tps` over the
     /// window.
     pub fn micros_per_transaction(&self, tps: f64) -> Option<f64> {
+        self.per_transaction(self.cpu_seconds, tps)
+    }
+
+    /// [`Self::micros_per_transaction`] of the backends that are not
+    /// pgbench's.
+    pub fn other_micros_per_transaction(&self, tps: f64) -> Option<f64> {
+        self.per_transaction(self.other_cpu_seconds, tps)
+    }
+
+    fn per_transaction(&self, cpu_seconds: f64, tps: f64) -> Option<f64> {
         let transactions = tps * self.wall_seconds;
-        (transactions >= 1.0).then(|| self.cpu_seconds * 1e6 / transactions)
+        (transactions >= 1.0).then(|| cpu_seconds * 1e6 / transactions)
     }
 }
 
@@ -92,8 +108,9 @@ async fn sample(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<Option<CpuWindow>> {
     let started = Instant::now();
-    // per backend: its ticks at its first and at its last reading
-    let mut ticks: HashMap<i32, (u64, u64)> = HashMap::new();
+    // per backend: its ticks at its first and at its last reading, and
+    // whether it is one of pgbench's
+    let mut ticks: HashMap<i32, (u64, u64, bool)> = HashMap::new();
     let mut first: Option<Instant> = None;
     let mut last = started;
     while !stop.load(Ordering::Relaxed) {
@@ -103,7 +120,7 @@ async fn sample(
         }
         let pids = client
             .query(
-                "select pid from pg_catalog.pg_stat_activity \
+                "select pid, application_name = 'pgbench' from pg_catalog.pg_stat_activity \
                  where datname = current_database() and pid <> pg_backend_pid()",
                 &[],
             )
@@ -111,9 +128,12 @@ async fn sample(
             .context("listing the database's backends")?;
         let now = Instant::now();
         for row in pids {
-            let pid: i32 = row.get(0);
+            let (pid, pgbench): (i32, bool) = (row.get(0), row.get(1));
             if let Some(t) = backend_ticks(pid) {
-                ticks.entry(pid).and_modify(|e| e.1 = t).or_insert((t, t));
+                ticks
+                    .entry(pid)
+                    .and_modify(|e| e.1 = t)
+                    .or_insert((t, t, pgbench));
             }
         }
         first.get_or_insert(now);
@@ -123,10 +143,18 @@ async fn sample(
         return Ok(None);
     };
     let per_second = procfs::ticks_per_second() as f64;
-    let spent: u64 = ticks.values().map(|(a, b)| b.saturating_sub(*a)).sum();
+    let spent = |pgbench_too: bool| -> f64 {
+        let ticks: u64 = ticks
+            .values()
+            .filter(|(_, _, pgbench)| pgbench_too || !pgbench)
+            .map(|(a, b, _)| b.saturating_sub(*a))
+            .sum();
+        ticks as f64 / per_second
+    };
     Ok(Some(CpuWindow {
         wall_seconds: last.duration_since(first).as_secs_f64(),
-        cpu_seconds: spent as f64 / per_second,
+        cpu_seconds: spent(true),
+        other_cpu_seconds: spent(false),
     }))
 }
 
@@ -139,9 +167,12 @@ mod tests {
         let w = CpuWindow {
             wall_seconds: 10.0,
             cpu_seconds: 2.0,
+            other_cpu_seconds: 0.5,
         };
-        // 1,000 tps over 10 s: 10,000 transactions, 200 µs each
+        // 1,000 tps over 10 s: 10,000 transactions, 200 µs each, 50 of
+        // them outside pgbench's backends
         assert_eq!(w.micros_per_transaction(1_000.0), Some(200.0));
+        assert_eq!(w.other_micros_per_transaction(1_000.0), Some(50.0));
         assert_eq!(w.micros_per_transaction(0.0), None);
     }
 

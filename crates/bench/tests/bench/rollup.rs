@@ -117,6 +117,11 @@ async fn the_rollup_benchmark_can_measure_the_writes_alone() {
             // the test server runs on this machine: its backends' CPU is read
             let (without, with) = r.cpu_micros().expect("server CPU per insert, both sides");
             assert!(without > 0.0 && with > 0.0, "{without} / {with}");
+            // the folder's backend is apart from pgbench's, and only "with" has one
+            let folder = r.folder_micros().expect("the folder's share");
+            assert!((0.0..with).contains(&folder), "{folder} of {with}");
+            let none = r.without_cpu.expect("without").other_cpu_seconds;
+            assert!(none == 0.0, "{none} s outside pgbench without a folder");
         }
         assert!(w.median_ratio() > 0.0);
         assert!(w.median_cpu_ratio().is_some_and(|r| r > 0.0));
