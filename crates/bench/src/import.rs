@@ -338,7 +338,10 @@ impl ImportReport {
                 ),
             ],
             [
-                format!("index builds ({} set aside for the copy)", b.indexes_built),
+                format!(
+                    "index builds ({} set aside for the copy), beyond the copy's end",
+                    b.indexes_built
+                ),
                 format!("{:.1}", b.index_builds.as_secs_f64()),
                 String::new(),
             ],
@@ -420,9 +423,10 @@ impl ImportReport {
             "**Backfill.** `import expand` took {:.1} s (showtree's migrations included; it \
              scans the data for bad rows). `import backfill` (defaults: batches of {} in \
              primary-key order, one transaction each that also classifies its rows, so no \
-             separate scan for bad rows; showtree's triggers off; the independent mappings of \
-             each dependency level on two connections; the secondary indexes of the target \
-             tables empty at the start dropped for the copy and built again after it) read {} \
+             separate scan for bad rows; showtree's triggers off; each mapping as soon as its \
+             dependencies are copied, on two connections; the secondary indexes of the target \
+             tables empty at the start dropped for the copy and built again, and each table \
+             analyzed, as soon as the copy has filled it, while other mappings copy) read {} \
              legacy rows and wrote {} showtree rows and nodes; the whole command includes \
              counting the rows to copy, building the indexes again, analyzing the filled tables, \
              the catch-up of captured changes and the roll-up reconciliation of every imported \

@@ -10,11 +10,12 @@
 //! state, which makes the result exact however the old application writes
 //! meanwhile.
 //!
-//! Mappings of one dependency level are copied on two connections, and
-//! the secondary indexes of target tables that are empty at the start are
-//! dropped for the copy and built again after it (crate::indexes): both
-//! keep the resumability, since every batch and every index build is a
-//! transaction that records what it did.
+//! Mappings are copied on two connections, each as soon as its
+//! dependencies are, and the secondary indexes of target tables that are
+//! empty at the start are dropped for the copy and built again as soon as
+//! the copy has filled their table, while other mappings still copy
+//! (crate::indexes): both keep the resumability, since every batch and
+//! every index build is a transaction that records what it did.
 //!
 //! Showtree's own triggers (audit, actor, updated_at, status transitions)
 //! and foreign-key checks are off for domain rows (`session_replication_role
@@ -22,12 +23,13 @@
 //! legacy row, and `validate` checks every reference afterwards. Nodes are
 //! written with their triggers on (ancestry, detail rows).
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
 use tokio_postgres::{Client, Transaction};
 
 use crate::plan::{Plan, Unit, UnitKind};
@@ -78,7 +80,8 @@ pub struct Summary {
     pub resumed: bool,
     /// Time spent scanning for bad rows first.
     pub preflight: Duration,
-    /// Time spent copying.
+    /// Time spent copying, until the last batch (index builds and
+    /// statistics of the tables filled meanwhile included).
     pub copy: Duration,
     /// Changes made meanwhile, copied again at the end.
     pub caught_up: u64,
@@ -88,9 +91,10 @@ pub struct Summary {
     pub indexes_set_aside: u64,
     /// Indexes built again after the copy (this run's and a killed run's).
     pub indexes_built: u64,
-    /// Time spent building them.
+    /// Time the builds took beyond the copy's end (most run alongside it).
     pub index_builds: Duration,
-    /// Time spent after copying and building indexes: the catch-up and the roll-ups.
+    /// Time spent after copying and building indexes: the statistics left,
+    /// the catch-up and the roll-ups.
     pub finish: Duration,
     /// Already finished before this run.
     pub already_done: bool,
@@ -239,6 +243,8 @@ pub async fn backfill(session: &mut Session, args: &BackfillArgs) -> Result<Summ
             left.push((u, last, n));
         }
     }
+    let set_aside = indexes::pending(&session.client).await?;
+    summary.indexes_built = set_aside.len() as u64;
     let bar = progress::rows(left.iter().map(|l| l.2).sum(), "backfill");
     let started = Instant::now();
     let batch = if args.rows_per_second > 0 {
@@ -247,7 +253,7 @@ pub async fn backfill(session: &mut Session, args: &BackfillArgs) -> Result<Summ
         args.batch_size
     };
     // a throttled run copies on one connection (the throttle is a total)
-    let mut second = if args.rows_per_second == 0 && left.len() > 1 {
+    let mut second = if args.rows_per_second == 0 && left.len() + set_aside.len() > 1 {
         Some(state::connect(&session.url).await?)
     } else {
         None
@@ -260,58 +266,39 @@ pub async fn backfill(session: &mut Session, args: &BackfillArgs) -> Result<Summ
         bar: &bar,
         totals: Mutex::new((0, 0)),
         stop: AtomicBool::new(false),
+        work: Mutex::new(Work::new(&plan, left, finished, set_aside)),
+        changed: Notify::new(),
     };
-    // level by level: every unit whose dependencies are copied; the
-    // hierarchy's (written with showtree's triggers on) one after the
-    // other, then the rows units, largest first, on two connections
-    while !left.is_empty() {
-        let (ready, wait): (Vec<_>, Vec<_>) = left.into_iter().partition(|(u, _, _)| {
-            u.deps
-                .iter()
-                .all(|d| d == &u.name || finished.contains(d.as_str()) || plan.unit(d).is_none())
-        });
-        if ready.is_empty() {
-            return Err(ImportError::State(
-                "the mappings depend on each other in a cycle".to_owned(),
-            ));
+    // every unit as soon as its dependencies are copied, each table's
+    // indexes and statistics as soon as it is filled, on two connections
+    let worked = match second.as_mut() {
+        Some(other) => {
+            let (a, b) = tokio::join!(copy.work(&mut session.client), copy.work(other));
+            a.and(b)
         }
-        left = wait;
-        let (mut rows, hierarchy): (Vec<_>, Vec<_>) = ready
-            .into_iter()
-            .partition(|(u, _, _)| u.kind == UnitKind::Rows);
-        for (u, last, _) in hierarchy {
-            if let Err((u, halt)) = copy.unit(&mut session.client, u, last).await {
-                return Err(report(&mut session.client, &plan, u, halt).await);
-            }
-            finished.insert(&u.name);
-        }
-        rows.sort_by_key(|r| std::cmp::Reverse(r.2));
-        let queue = Mutex::new(rows.iter().map(|(u, last, _)| (*u, last.clone())).collect());
-        let copied = match second.as_mut() {
-            Some(other) => {
-                let (a, b) = tokio::join!(
-                    copy.units(&mut session.client, &queue),
-                    copy.units(other, &queue)
-                );
-                a.and(b)
-            }
-            None => copy.units(&mut session.client, &queue).await,
-        };
-        if let Err((u, halt)) = copied {
+        None => copy.work(&mut session.client).await,
+    };
+    match worked {
+        Ok(()) => {}
+        Err(Stop::Halt(u, halt)) => {
             return Err(report(&mut session.client, &plan, u, halt).await);
         }
-        finished.extend(rows.iter().map(|(u, _, _)| u.name.as_str()));
+        Err(Stop::Failed(e)) => return Err(e),
+    }
+    let work = copy.work.into_inner().unwrap_or_else(|e| e.into_inner());
+    if !work.waiting.is_empty() {
+        return Err(ImportError::State(
+            "the mappings depend on each other in a cycle".to_owned(),
+        ));
     }
     (summary.legacy_rows, summary.written) = *copy.totals.lock().unwrap_or_else(|e| e.into_inner());
-    summary.copy = started.elapsed();
+    let copied = work.copied.unwrap_or(started);
+    summary.copy = copied.duration_since(started);
+    // what the builds took beyond the copy (most of them ran alongside it)
+    let built = work.built.map_or(copied, |b| b.max(copied));
+    summary.index_builds = built.duration_since(copied);
     bar.finish_and_clear();
-    // before the catch-up: its rows go through showtree's triggers, whose
-    // statements want the indexes
-    let building = Instant::now();
-    summary.indexes_built = indexes::restore(&mut session.client, second.as_mut()).await?;
-    summary.index_builds = building.elapsed();
-    let finishing = Instant::now();
-    analyze(&session.client, second.as_ref(), &plan).await?;
+    let finishing = built;
     // rows changed meanwhile, copied again from their current state
     summary.caught_up = dualwrite::drain(&mut session.client, &plan).await?;
     // the batches wrote with showtree's triggers off: the roll-up figures
@@ -399,21 +386,272 @@ struct Copy<'a> {
     totals: Mutex<(u64, u64)>,
     /// Set by a connection that halted: the other stops after its batch.
     stop: AtomicBool,
+    /// What is left to do, and what it waits for.
+    work: Mutex<Work<'a>>,
+    /// Signalled when a job ends (it may have made others ready).
+    changed: Notify,
 }
 
-/// Units waiting for a connection, each with its last copied key.
-type Queue<'a> = Mutex<VecDeque<(&'a Unit, Option<String>)>>;
+/// Why a connection stopped working.
+enum Stop<'a> {
+    /// A batch of this unit stopped the copy.
+    Halt(&'a Unit, Halt),
+    /// An index build or an analyze failed.
+    Failed(ImportError),
+}
+
+/// One piece of the backfill's work, on one connection.
+enum Job<'a> {
+    /// Copy a unit from after its last copied key.
+    Copy(&'a Unit, Option<String>),
+    /// Build a set-aside index again (its table is filled).
+    Build(indexes::SetAside),
+    /// Analyze a table (filled, its indexes built).
+    Analyze(String),
+}
+
+/// A table the backfill writes or builds indexes of.
+#[derive(Debug, Default)]
+struct TableWork {
+    /// Units writing it (its target or id map) not finished yet.
+    units: usize,
+    /// Its set-aside indexes not built yet.
+    builds: usize,
+    /// Its indexes waiting for the units to finish.
+    held: Vec<indexes::SetAside>,
+    /// Whether it is analyzed once filled (the targets and id maps).
+    analyze: bool,
+}
+
+/// The backfill's work: units wait for their dependencies, a table's index
+/// builds for the units writing it, its analyze for its builds.
+struct Work<'a> {
+    plan: &'a Plan,
+    /// Units not started: last copied key, and the rows left on their
+    /// longest chain of dependent units (the order they start in).
+    waiting: Vec<(&'a Unit, Option<String>, u64)>,
+    finished: BTreeSet<&'a str>,
+    tables: BTreeMap<String, TableWork>,
+    builds: VecDeque<indexes::SetAside>,
+    analyzes: VecDeque<String>,
+    /// Jobs running now.
+    running: usize,
+    /// A hierarchy unit is being copied (they go one at a time: their
+    /// triggers write the nodes of one tree).
+    hierarchy: bool,
+    /// When the last unit was copied, and the last index built.
+    copied: Option<Instant>,
+    built: Option<Instant>,
+}
+
+/// The two tables a unit writes: its target and its id map.
+fn written(u: &Unit) -> [String; 2] {
+    [u.target_table(), u.map_table()]
+}
+
+impl<'a> Work<'a> {
+    fn new(
+        plan: &'a Plan,
+        left: Vec<(&'a Unit, Option<String>, u64)>,
+        finished: BTreeSet<&'a str>,
+        set_aside: Vec<indexes::SetAside>,
+    ) -> Work<'a> {
+        let mut tables: BTreeMap<String, TableWork> = BTreeMap::new();
+        for u in &plan.units {
+            for t in written(u) {
+                tables.entry(t).or_default().analyze = true;
+            }
+        }
+        for (u, _, _) in &left {
+            for t in written(u) {
+                tables.entry(t).or_default().units += 1;
+            }
+        }
+        for ix in set_aside {
+            let t = tables.entry(ix.table()).or_default();
+            t.builds += 1;
+            t.held.push(ix);
+        }
+        // rows on each unit's longest chain of units waiting for it
+        let rows: BTreeMap<&str, u64> =
+            left.iter().map(|(u, _, n)| (u.name.as_str(), *n)).collect();
+        let mut chain: BTreeMap<&str, u64> = BTreeMap::new();
+        for u in plan.units.iter().rev() {
+            let after = plan
+                .units
+                .iter()
+                .filter(|v| v.name != u.name && v.deps.contains(&u.name))
+                .filter_map(|v| chain.get(v.name.as_str()))
+                .max()
+                .copied()
+                .unwrap_or(0);
+            let own = rows.get(u.name.as_str()).copied().unwrap_or(0);
+            chain.insert(&u.name, own + after);
+        }
+        let waiting = left
+            .into_iter()
+            .map(|(u, last, _)| (u, last, chain.get(u.name.as_str()).copied().unwrap_or(0)))
+            .collect();
+        let mut work = Work {
+            plan,
+            waiting,
+            finished,
+            tables,
+            builds: VecDeque::new(),
+            analyzes: VecDeque::new(),
+            running: 0,
+            hierarchy: false,
+            copied: None,
+            built: None,
+        };
+        let names: Vec<String> = work.tables.keys().cloned().collect();
+        for t in names {
+            work.release(&t);
+        }
+        work
+    }
+
+    /// Table `t`'s builds once no unit writes it any more, its analyze
+    /// once they are built too.
+    fn release(&mut self, t: &str) {
+        let Some(w) = self.tables.get_mut(t) else {
+            return;
+        };
+        if w.units > 0 {
+            return;
+        }
+        self.builds.extend(w.held.drain(..));
+        if w.builds == 0 && w.analyze {
+            w.analyze = false;
+            self.analyzes.push_back(t.to_owned());
+        }
+    }
+
+    /// The next job: a unit whose dependencies are copied (the hierarchy
+    /// first, then the longest chain), else an index build, else an analyze.
+    fn next(&mut self) -> Option<Job<'a>> {
+        let ready = |u: &Unit| {
+            u.deps.iter().all(|d| {
+                d == &u.name || self.finished.contains(d.as_str()) || self.plan.unit(d).is_none()
+            }) && (u.kind == UnitKind::Rows || !self.hierarchy)
+        };
+        let pick = self
+            .waiting
+            .iter()
+            .enumerate()
+            .filter(|(_, (u, _, _))| ready(u))
+            .max_by_key(|(_, (u, _, chain))| (u.kind != UnitKind::Rows, *chain))
+            .map(|(i, _)| i);
+        let job = if let Some(i) = pick {
+            let (u, last, _) = self.waiting.swap_remove(i);
+            if u.kind != UnitKind::Rows {
+                self.hierarchy = true;
+            }
+            Job::Copy(u, last)
+        } else if let Some(ix) = self.builds.pop_front() {
+            Job::Build(ix)
+        } else {
+            Job::Analyze(self.analyzes.pop_front()?)
+        };
+        self.running += 1;
+        Some(job)
+    }
+
+    /// Records a job done.
+    fn done(&mut self, job: &Job<'a>) {
+        self.running -= 1;
+        match job {
+            Job::Copy(u, _) => {
+                self.finished.insert(&u.name);
+                if u.kind != UnitKind::Rows {
+                    self.hierarchy = false;
+                }
+                for t in written(u) {
+                    if let Some(w) = self.tables.get_mut(&t) {
+                        w.units -= 1;
+                    }
+                    self.release(&t);
+                }
+                if self.waiting.is_empty() && !self.copying() {
+                    self.copied = Some(Instant::now());
+                }
+            }
+            Job::Build(ix) => {
+                let t = ix.table();
+                if let Some(w) = self.tables.get_mut(&t) {
+                    w.builds -= 1;
+                }
+                self.release(&t);
+                self.built = Some(Instant::now());
+            }
+            Job::Analyze(_) => {}
+        }
+    }
+
+    /// Whether a unit is still being copied.
+    fn copying(&self) -> bool {
+        self.tables.values().any(|w| w.units > 0)
+    }
+}
 
 impl<'a> Copy<'a> {
-    /// Takes units from `queue` until it is empty, copying each on `client`.
-    async fn units(&self, client: &mut Client, queue: &Queue<'a>) -> Result<(), (&'a Unit, Halt)> {
+    /// Takes jobs as they become ready, on `client`, until none is left
+    /// (or the other connection stopped).
+    async fn work(&self, client: &mut Client) -> Result<(), Stop<'a>> {
         loop {
-            // a poisoned lock only means the other connection panicked
-            let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-            let Some((u, last)) = next else {
-                return Ok(());
+            let job = loop {
+                // registered before looking, so no signal is missed
+                let changed = self.changed.notified();
+                {
+                    // a poisoned lock only means the other connection panicked
+                    let mut work = self.work.lock().unwrap_or_else(|e| e.into_inner());
+                    if self.stop.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                    if let Some(job) = work.next() {
+                        break job;
+                    }
+                    if work.running == 0 {
+                        // nothing left (or a cycle: the caller reports it)
+                        self.changed.notify_waiters();
+                        return Ok(());
+                    }
+                }
+                changed.await;
             };
-            self.unit(client, u, last).await?;
+            let result = match &job {
+                Job::Copy(u, last) => self
+                    .unit(client, u, last.clone())
+                    .await
+                    .map_err(|(u, halt)| Stop::Halt(u, halt)),
+                Job::Build(ix) => {
+                    self.bar.set_message(format!("index {}", ix.name));
+                    indexes::build(client, ix).await.map_err(Stop::Failed)
+                }
+                Job::Analyze(t) => {
+                    self.bar.set_message(format!("analyze {t}"));
+                    client
+                        .batch_execute(&format!("analyze {t}"))
+                        .await
+                        .map_err(ImportError::db("analyzing the tables the copy filled"))
+                        .map_err(Stop::Failed)
+                }
+            };
+            if let Err(stop) = result {
+                self.stop.store(true, Ordering::Relaxed);
+                self.changed.notify_waiters();
+                return Err(stop);
+            }
+            if self.stop.load(Ordering::Relaxed) {
+                // the other connection halted: this unit may be unfinished
+                self.changed.notify_waiters();
+                return Ok(());
+            }
+            self.work
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .done(&job);
+            self.changed.notify_waiters();
         }
     }
 
@@ -466,45 +704,6 @@ async fn reconcile(c: &Client, sql: String) -> Result<i64, ImportError> {
         .map(|r| r.get(0))
 }
 
-/// `analyze` of `part` on `c` (nothing when empty).
-async fn run_analyze(c: &Client, part: Vec<String>) -> Result<(), ImportError> {
-    if part.is_empty() {
-        return Ok(());
-    }
-    c.batch_execute(&format!("analyze {}", part.join(", ")))
-        .await
-        .map_err(ImportError::db("analyzing the tables the copy filled"))
-}
-
-/// Statistics of every table the copy filled: they were empty (or never
-/// analyzed, and autovacuum may be off or behind), and the catch-up, the
-/// roll-up reconciliation and validate plan over them (without them the
-/// reconciliation ran nested loops over whole tables: 14.8 s of a 14.9 s
-/// finish at scale 0.02, on a loaded machine).
-async fn analyze(client: &Client, other: Option<&Client>, plan: &Plan) -> Result<(), ImportError> {
-    let mut tables: Vec<String> = plan
-        .units
-        .iter()
-        .flat_map(|u| [u.target_table(), u.map_table()])
-        .collect();
-    tables.sort();
-    tables.dedup();
-    match other {
-        // every other table on each connection (so the big ones split
-        // about evenly: each unit's target and map come one after the other)
-        Some(other) => {
-            let mut a = Vec::new();
-            let mut b = Vec::new();
-            for (i, t) in tables.into_iter().enumerate() {
-                if i % 2 == 0 { a.push(t) } else { b.push(t) }
-            }
-            tokio::try_join!(run_analyze(client, a), run_analyze(other, b))?;
-            Ok(())
-        }
-        None => run_analyze(client, tables).await,
-    }
-}
-
 /// Every bad row of the data, before anything is written (the scan runs in
 /// a transaction that is rolled back).
 async fn preflight(client: &mut Client, plan: &Plan) -> Result<(), ImportError> {
@@ -528,7 +727,7 @@ async fn preflight(client: &mut Client, plan: &Plan) -> Result<(), ImportError> 
 
 async fn read_progress(
     session: &Session,
-) -> Result<std::collections::BTreeMap<String, (Option<String>, bool)>, ImportError> {
+) -> Result<BTreeMap<String, (Option<String>, bool)>, ImportError> {
     Ok(session
         .client
         .query(
@@ -853,5 +1052,116 @@ async fn savepointed(tx: &Transaction<'_>, sql: &str) -> Result<(), tokio_postgr
             tx.batch_execute("rollback to savepoint probe").await?;
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{FLAT_MAPPING, Mapping};
+
+    fn unit(name: &str, kind: UnitKind, table: &str, deps: &[&str]) -> Unit {
+        Unit {
+            name: name.to_owned(),
+            source: name.to_owned(),
+            pk: "id".to_owned(),
+            pk_type: "uuid".to_owned(),
+            kind,
+            target: ("showtree".to_owned(), table.to_owned()),
+            tenant: true,
+            has_node: true,
+            columns: Vec::new(),
+            joins: Vec::new(),
+            org_expr: "null::uuid".to_owned(),
+            node_expr: "null::uuid".to_owned(),
+            problems: Vec::new(),
+            filter: None,
+            deps: deps.iter().map(|d| (*d).to_owned()).collect(),
+            extra: BTreeMap::new(),
+            reads: BTreeSet::new(),
+        }
+    }
+
+    fn index(table: &str) -> indexes::SetAside {
+        indexes::SetAside {
+            schema: "showtree".to_owned(),
+            name: format!("{table}_x"),
+            table: table.to_owned(),
+            definition: String::new(),
+            comment: None,
+        }
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            mapping: Mapping::parse(FLAT_MAPPING).expect("the example mapping"),
+            schema: "public".to_owned(),
+            units: vec![
+                unit("organizations", UnitKind::Organization, "nodes", &[]),
+                unit("tasks", UnitKind::Rows, "tasks", &["organizations"]),
+                unit("invoices", UnitKind::Rows, "invoices", &["organizations"]),
+                unit("lines", UnitKind::Rows, "invoice_lines", &["invoices"]),
+            ],
+        }
+    }
+
+    fn name(job: Option<Job<'_>>) -> String {
+        match job {
+            Some(Job::Copy(u, _)) => u.name.clone(),
+            Some(Job::Build(ix)) => format!("build {}", ix.name),
+            Some(Job::Analyze(t)) => format!("analyze {t}"),
+            None => "none".to_owned(),
+        }
+    }
+
+    #[test]
+    fn units_start_with_their_dependencies_and_tables_get_indexes_once_filled() {
+        let plan = plan();
+        let rows = [0, 50, 30, 30];
+        let left = plan
+            .units
+            .iter()
+            .zip(rows)
+            .map(|(u, n)| (u, None, n))
+            .collect();
+        let mut w = Work::new(
+            &plan,
+            left,
+            BTreeSet::new(),
+            vec![index("tasks"), index("invoice_lines")],
+        );
+        // the hierarchy first; nothing else is ready meanwhile
+        let org = w.next();
+        assert_eq!(name(org), "organizations");
+        assert_eq!(name(w.next()), "none");
+        w.done(&Job::Copy(&plan.units[0], None));
+        // the longest chain first: invoices and their lines (60 rows) before tasks (50)
+        assert_eq!(name(w.next()), "invoices");
+        assert_eq!(name(w.next()), "tasks");
+        w.done(&Job::Copy(&plan.units[2], None));
+        assert_eq!(name(w.next()), "lines");
+        // tasks copied while the lines still copy: its index, then its statistics
+        w.done(&Job::Copy(&plan.units[1], None));
+        let build = w.next();
+        assert_eq!(name(build), "build tasks_x");
+        w.done(&Job::Build(index("tasks")));
+        let mut analyzed = Vec::new();
+        while let Some(job) = w.next() {
+            analyzed.push(name(Some(job)));
+        }
+        assert!(
+            analyzed.contains(&"analyze \"showtree\".\"tasks\"".to_owned()),
+            "{analyzed:?}"
+        );
+        assert!(
+            !analyzed
+                .iter()
+                .any(|a| a.contains("invoice_lines") || a.contains("build")),
+            "{analyzed:?}"
+        );
+        assert!(w.copied.is_none(), "the lines are still being copied");
+        w.done(&Job::Copy(&plan.units[3], None));
+        assert!(w.copied.is_some());
+        assert_eq!(name(w.next()), "build invoice_lines_x");
     }
 }

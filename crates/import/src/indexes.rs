@@ -15,9 +15,6 @@
 //! identity, in a tablespace of their own or with per-column statistics
 //! targets all stay.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
-
 use tokio_postgres::GenericClient;
 
 use crate::ImportError;
@@ -130,11 +127,39 @@ pub async fn set_aside(c: &impl GenericClient, plan: &Plan) -> Result<(u64, Stri
     Ok((n, tables.join(", ")))
 }
 
-/// One set-aside index: schema, name, definition, comment.
-type SetAside = (String, String, String, Option<String>);
+/// One set-aside index, as recorded when it was dropped.
+#[derive(Debug, Clone)]
+pub struct SetAside {
+    /// Schema of the index and its table.
+    pub schema: String,
+    /// The index's name.
+    pub name: String,
+    /// Its table's name.
+    pub table: String,
+    /// `pg_get_indexdef` of the index.
+    pub definition: String,
+    /// Its comment, if any.
+    pub comment: Option<String>,
+}
+
+impl SetAside {
+    /// Its table, qualified.
+    pub fn table(&self) -> String {
+        qualified(&self.schema, &self.table)
+    }
+
+    fn rebuild_sql(&self) -> String {
+        rebuild_sql(
+            &self.schema,
+            &self.name,
+            &self.definition,
+            self.comment.as_deref(),
+        )
+    }
+}
 
 /// The indexes set aside and not built again yet.
-async fn pending(c: &impl GenericClient) -> Result<Vec<SetAside>, ImportError> {
+pub async fn pending(c: &impl GenericClient) -> Result<Vec<SetAside>, ImportError> {
     let exists: bool = c
         .query_one(
             "select pg_catalog.to_regclass($1) is not null",
@@ -149,7 +174,7 @@ async fn pending(c: &impl GenericClient) -> Result<Vec<SetAside>, ImportError> {
     Ok(c
         .query(
             &format!(
-                "select schema_name, index_name, definition, comment from {} order by table_name, index_name",
+                "select schema_name, index_name, table_name, definition, comment from {} order by table_name, index_name",
                 own("set_aside_indexes")
             ),
             &[],
@@ -157,7 +182,13 @@ async fn pending(c: &impl GenericClient) -> Result<Vec<SetAside>, ImportError> {
         .await
         .map_err(ImportError::db("reading the set-aside indexes"))?
         .into_iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .map(|r| SetAside {
+            schema: r.get(0),
+            name: r.get(1),
+            table: r.get(2),
+            definition: r.get(3),
+            comment: r.get(4),
+        })
         .collect())
 }
 
@@ -190,17 +221,13 @@ fn rebuild_sql(schema: &str, name: &str, definition: &str, comment: Option<&str>
 /// rollback's).
 pub async fn restore_in(c: &impl GenericClient) -> Result<u64, ImportError> {
     let mut n = 0;
-    for (schema, name, definition, comment) in pending(c).await? {
-        c.batch_execute(&rebuild_sql(
-            &schema,
-            &name,
-            &definition,
-            comment.as_deref(),
-        ))
-        .await
-        .map_err(ImportError::db_at(format!(
-            "building index {schema}.{name} again"
-        )))?;
+    for ix in pending(c).await? {
+        c.batch_execute(&ix.rebuild_sql())
+            .await
+            .map_err(ImportError::db_at(format!(
+                "building index {}.{} again",
+                ix.schema, ix.name
+            )))?;
         n += 1;
     }
     Ok(n)
@@ -210,51 +237,29 @@ pub async fn restore_in(c: &impl GenericClient) -> Result<u64, ImportError> {
 /// it at scale 0.1 (the server's default, 64 MB, spills to disk).
 const BUILD_MEMORY: &str = "256MB";
 
-/// Builds every set-aside index again, one transaction each (a killed
-/// run leaves the others recorded, built by the next run), on `client`
-/// and, if given, `other` at once (two builds on one table share its lock).
-pub async fn restore(
-    client: &mut tokio_postgres::Client,
-    other: Option<&mut tokio_postgres::Client>,
-) -> Result<u64, ImportError> {
-    let queue = Mutex::new(VecDeque::from(pending(&*client).await?));
-    let n = queue.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
-    match other {
-        Some(other) => {
-            tokio::try_join!(build(client, &queue), build(other, &queue))?;
-        }
-        None => build(client, &queue).await?,
-    }
-    Ok(n)
-}
-
-async fn build(
-    client: &mut tokio_postgres::Client,
-    queue: &Mutex<VecDeque<SetAside>>,
-) -> Result<(), ImportError> {
-    loop {
-        // a poisoned lock only means the other connection panicked
-        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-        let Some((schema, name, definition, comment)) = next else {
-            return Ok(());
-        };
-        let tx = client
-            .transaction()
-            .await
-            .map_err(ImportError::db("starting an index build"))?;
-        tx.batch_execute(&format!(
-            "set local maintenance_work_mem = {};\n{}",
-            lit(BUILD_MEMORY),
-            rebuild_sql(&schema, &name, &definition, comment.as_deref())
-        ))
+/// Builds one set-aside index again and forgets it, in a transaction of
+/// its own (a killed run leaves the others recorded, built by the next
+/// run). The backfill builds each table's as soon as the copy has filled
+/// the table, on whichever of its connections is free (two builds on one
+/// table share its lock).
+pub async fn build(client: &mut tokio_postgres::Client, ix: &SetAside) -> Result<(), ImportError> {
+    let tx = client
+        .transaction()
         .await
-        .map_err(ImportError::db_at(format!(
-            "building index {schema}.{name} again"
-        )))?;
-        tx.commit()
-            .await
-            .map_err(ImportError::db("committing an index build"))?;
-    }
+        .map_err(ImportError::db("starting an index build"))?;
+    tx.batch_execute(&format!(
+        "set local maintenance_work_mem = {};\n{}",
+        lit(BUILD_MEMORY),
+        ix.rebuild_sql()
+    ))
+    .await
+    .map_err(ImportError::db_at(format!(
+        "building index {}.{} again",
+        ix.schema, ix.name
+    )))?;
+    tx.commit()
+        .await
+        .map_err(ImportError::db("committing an index build"))
 }
 
 #[cfg(test)]
