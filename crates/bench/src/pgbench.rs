@@ -286,8 +286,13 @@ fn read_logs(dir: &Path, scripts: usize) -> anyhow::Result<Logged> {
     steady(&done, scripts)
 }
 
-/// The steady part of `done`: after the first fifth of the run, at most its
-/// first second (connections opening, caches warming).
+/// What a run of `span` leaves out before its steady part: its first
+/// fifth, at most its first second (connections opening, caches warming).
+pub fn warm_up(span: Duration) -> Duration {
+    (span / 5).min(Duration::from_secs(1))
+}
+
+/// The steady part of `done`: after [`warm_up`].
 fn steady(done: &[Completed], scripts: usize) -> anyhow::Result<Logged> {
     let mut all = histogram()?;
     let mut per_script = (0..scripts)
@@ -301,7 +306,9 @@ fn steady(done: &[Completed], scripts: usize) -> anyhow::Result<Logged> {
         return Ok((all, per_script, 0.0));
     };
     let end = done.iter().map(|c| c.end_us).max().unwrap_or(start);
-    let warm_up = (end.saturating_sub(start) / 5).min(1_000_000);
+    let warm_up =
+        u64::try_from(warm_up(Duration::from_micros(end.saturating_sub(start))).as_micros())
+            .unwrap_or(u64::MAX);
     let steady = start + warm_up;
     for c in done.iter().filter(|c| c.end_us >= steady) {
         all.saturating_record(c.latency_us);

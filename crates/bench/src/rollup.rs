@@ -416,7 +416,7 @@ pub async fn run(args: &RollupArgs, admin_url: &str) -> anyhow::Result<RollupRep
             let mut with = None;
             let mut without = None;
             // the same part of the run as pgbench's steady latencies
-            let skip = (Duration::from_secs(args.duration) / 5).min(Duration::from_secs(1));
+            let skip = pgbench::warm_up(Duration::from_secs(args.duration));
             for side_with in [with_first, !with_first] {
                 // each run starts right after a checkpoint, so neither side
                 // pays more full-page images than the other
