@@ -703,6 +703,19 @@ async fn folding_changes_no_figure_and_empties_the_deltas() {
     let before: Figures = rollups::raw(&client, org, org).await.expect("raw").0;
     let (_, pending) = rollups::raw(&client, org, org).await.expect("raw");
     assert!(pending > 0, "writes left deltas");
+    // the roll-up sums deltas per bucket before reading them: it still
+    // counts every pending delta row of the subtree's live nodes
+    let rows: i64 = client
+        .query_one(
+            "select count(*) from private.rollup_deltas d
+               join showtree.nodes n on n.org_id = d.org_id and n.id = d.node_id
+              where d.org_id = $1 and n.deleted_at is null",
+            &[&org],
+        )
+        .await
+        .expect("count deltas")
+        .get(0);
+    assert_eq!(pending, rows, "every pending delta row is counted once");
     let mut folded = 0;
     loop {
         let n = rollups::fold_all(&client, 37).await.expect("fold");
