@@ -418,6 +418,16 @@ pub async fn run(args: &RollupArgs, admin_url: &str) -> anyhow::Result<RollupRep
             // the same part of the run as pgbench's steady latencies
             let skip = pgbench::warm_up(Duration::from_secs(args.duration));
             for side_with in [with_first, !with_first] {
+                // the dead rows of earlier runs (folded deltas above all)
+                // go first, as autovacuum would clear them between runs on
+                // a server that runs it (this one may not)
+                let side = hierarchy::connect(if side_with { &db_url } else { &without_url })
+                    .await
+                    .context("connecting to vacuum before a write run")?;
+                side.batch_execute("vacuum")
+                    .await
+                    .context("vacuum before a write run")?;
+                drop(side);
                 // each run starts right after a checkpoint, so neither side
                 // pays more full-page images than the other
                 admin
@@ -1485,7 +1495,9 @@ impl RollupReport {
              *without* is the same schema with exactly the roll-up mechanism removed ({}) \
              and no folder, so what later migrations added for other reasons (the import \
              checks of 0013, ...) is paid on both sides. {} rounds, each running both \
-             inserts on both sides, every run after a checkpoint, the side that goes first \
+             inserts on both sides, every run after a `vacuum` of its database (the dead rows \
+             of earlier runs, folded deltas above all, cleared as autovacuum would between \
+             runs; the rows a run leaves dead meanwhile stay) and a checkpoint, the side that goes first \
              alternating from round to round (the machine's load falls on both). The goal is \
              judged on the median of the rounds' ratios. The last columns are the server CPU \
              each insert cost, read from `/proc` for the backends of the run's database only \
