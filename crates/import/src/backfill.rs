@@ -829,10 +829,15 @@ async fn copy_batch(
             // with them (it is recorded in the batch's transaction). Hash
             // joins, as before: a run at scale 0.05 with nested loops allowed
             // and batches of 10,000 copied 8,500 rows/s against 11,600 with
-            // neither (noisy machine, not isolated further)
+            // neither (noisy machine, not isolated further). No JIT: a
+            // tasks batch of 5,000 rows was planned at a cost of 86,000, under
+            // `jit_above_cost` (100,000) only just; a larger `--batch-size`
+            // or wider mapping would compile every batch's expressions anew
+            // (its plan is not cached), for a statement that runs in tens of
+            // milliseconds
             tx.batch_execute(
                 "set local session_replication_role = replica; set local synchronous_commit = off;
-                 set local enable_nestloop = off",
+                 set local enable_nestloop = off; set local jit = off",
             )
             .await
             .map_err(ImportError::db(
