@@ -1,18 +1,26 @@
--- Pending deltas summed per bucket before a roll-up reads them.
+-- Pending deltas summed per node, then per bucket, before a roll-up reads
+-- them.
 --
 -- A roll-up adds the committed deltas the fold has not taken yet to the
 -- stored totals (read-your-writes). private.rollup_parts and
 -- private.rollup_raw (migrations 0010 and 0006) looked every pending delta
 -- up to its node and carried it, 21 figures wide, through the buckets'
 -- classification and the sums of the stored rows: an organization root
--- took 5 ms with nothing pending, 65 ms with 9,600 deltas pending and 114
--- ms with 19,200 (one organization of 5,000 nodes, about 6 us a delta),
--- which is what a fold every 200 ms leaves pending while 64 connections
--- insert tasks. Now the deltas are summed per bucket, currency and week
--- first, and each node with deltas pending is looked up once: what the
--- rest of the query reads no longer grows with the deltas, only with the
--- buckets. The figures are the same (the property tests compare them
--- with the brute force).
+-- took 5 ms with nothing pending, 65 ms with 9,600 deltas pending and 115
+-- ms with 19,200 (one organization of 5,000 nodes, deltas spread over all
+-- of them, about 6 us a delta), which is what a fold every 200 ms leaves
+-- pending while 64 connections insert tasks. Now the deltas are summed per
+-- node, currency and week in one pass, each such sum looks its node up
+-- (live, in the subtree, under which child), and the sums are summed again
+-- per bucket: 47-52 ms with the same 19,200 deltas, and less the more
+-- deltas a node has (a 300-node organization with 9,568 deltas pending, 32
+-- per node: 9.8 ms against 21.6 ms). The delta table is read once: a first
+-- version read it twice and joined the two, and a session whose generic
+-- plan was made while the table was empty (the readers' plans are cached
+-- per session) joined them by nested loop, which grows with the square of
+-- the deltas pending (80 ms with 9,568 in that organization; this shape
+-- took 6.3 ms there). The figures are the same (the property tests
+-- compare them with the brute force).
 
 create or replace function private.rollup_parts(p_org_id uuid, p_node_id uuid, p_children uuid[], p_hidden uuid[])
 returns table (
@@ -67,42 +75,41 @@ begin
     -- committed deltas not folded yet, of live nodes in the subtree, summed
     -- per bucket (the child a node is in, the node itself for its own
     -- rows) before anything else reads them
-    select pl.bucket, d.currency, d.week,
-           sum(d.tasks_draft)::bigint as tasks_draft,
-           sum(d.tasks_planning)::bigint as tasks_planning,
-           sum(d.tasks_active)::bigint as tasks_active,
-           sum(d.tasks_review)::bigint as tasks_review,
-           sum(d.tasks_completed)::bigint as tasks_completed,
-           sum(d.tasks_cancelled)::bigint as tasks_cancelled,
-           sum(d.tasks_archived)::bigint as tasks_archived,
-           sum(d.schedule_items)::bigint as schedule_items,
-           sum(d.schedule_conflicts)::bigint as schedule_conflicts,
-           sum(d.crew_headcount)::bigint as crew_headcount,
-           sum(d.budget_planned_minor)::bigint as budget_planned_minor,
-           sum(d.invoiced_draft_minor)::bigint as invoiced_draft_minor,
-           sum(d.invoiced_active_minor)::bigint as invoiced_active_minor,
-           sum(d.invoiced_review_minor)::bigint as invoiced_review_minor,
-           sum(d.invoiced_completed_minor)::bigint as invoiced_completed_minor,
-           sum(d.invoiced_cancelled_minor)::bigint as invoiced_cancelled_minor,
-           sum(d.invoiced_archived_minor)::bigint as invoiced_archived_minor,
-           sum(d.crew_cost_minor)::bigint as crew_cost_minor,
-           sum(d.tasks_open_due)::bigint as tasks_open_due,
-           sum(d.assets_started)::bigint as assets_started,
-           sum(d.assets_ended)::bigint as assets_ended,
-           count(*)::bigint as pending
-      from private.rollup_deltas d
-      join (
-        -- each node with deltas pending, looked up once: live, in the
-        -- subtree, and under which child
-        select pn.node_id, coalesce(n.path[child], p_node_id) as bucket
-          from (select distinct e.node_id from private.rollup_deltas e where e.org_id = p_org_id) pn
-         cross join lateral (
-           select x.ancestors || x.id as path from showtree.nodes x
-            where x.org_id = p_org_id and x.id = pn.node_id and x.deleted_at is null
-           offset 0) n
-         where n.path >= lo and n.path < hi) pl on pl.node_id = d.node_id
-     where d.org_id = p_org_id
-     group by pl.bucket, d.currency, d.week
+    select coalesce(n.path[child], p_node_id) as bucket, g.currency, g.week,
+           sum(g.tasks_draft)::bigint as tasks_draft,
+           sum(g.tasks_planning)::bigint as tasks_planning,
+           sum(g.tasks_active)::bigint as tasks_active,
+           sum(g.tasks_review)::bigint as tasks_review,
+           sum(g.tasks_completed)::bigint as tasks_completed,
+           sum(g.tasks_cancelled)::bigint as tasks_cancelled,
+           sum(g.tasks_archived)::bigint as tasks_archived,
+           sum(g.schedule_items)::bigint as schedule_items,
+           sum(g.schedule_conflicts)::bigint as schedule_conflicts,
+           sum(g.crew_headcount)::bigint as crew_headcount,
+           sum(g.budget_planned_minor)::bigint as budget_planned_minor,
+           sum(g.invoiced_draft_minor)::bigint as invoiced_draft_minor,
+           sum(g.invoiced_active_minor)::bigint as invoiced_active_minor,
+           sum(g.invoiced_review_minor)::bigint as invoiced_review_minor,
+           sum(g.invoiced_completed_minor)::bigint as invoiced_completed_minor,
+           sum(g.invoiced_cancelled_minor)::bigint as invoiced_cancelled_minor,
+           sum(g.invoiced_archived_minor)::bigint as invoiced_archived_minor,
+           sum(g.crew_cost_minor)::bigint as crew_cost_minor,
+           sum(g.tasks_open_due)::bigint as tasks_open_due,
+           sum(g.assets_started)::bigint as assets_started,
+           sum(g.assets_ended)::bigint as assets_ended,
+           sum(g.pending)::bigint as pending
+      from (
+        -- per node first: each node is looked up once
+        select d.node_id, d.currency, d.week, sum(d.tasks_draft) as tasks_draft, sum(d.tasks_planning) as tasks_planning, sum(d.tasks_active) as tasks_active, sum(d.tasks_review) as tasks_review, sum(d.tasks_completed) as tasks_completed, sum(d.tasks_cancelled) as tasks_cancelled, sum(d.tasks_archived) as tasks_archived, sum(d.schedule_items) as schedule_items, sum(d.schedule_conflicts) as schedule_conflicts, sum(d.crew_headcount) as crew_headcount, sum(d.budget_planned_minor) as budget_planned_minor, sum(d.invoiced_draft_minor) as invoiced_draft_minor, sum(d.invoiced_active_minor) as invoiced_active_minor, sum(d.invoiced_review_minor) as invoiced_review_minor, sum(d.invoiced_completed_minor) as invoiced_completed_minor, sum(d.invoiced_cancelled_minor) as invoiced_cancelled_minor, sum(d.invoiced_archived_minor) as invoiced_archived_minor, sum(d.crew_cost_minor) as crew_cost_minor, sum(d.tasks_open_due) as tasks_open_due, sum(d.assets_started) as assets_started, sum(d.assets_ended) as assets_ended, count(*) as pending
+          from private.rollup_deltas d
+         where d.org_id = p_org_id
+         group by d.node_id, d.currency, d.week) g
+     cross join lateral (
+       select x.ancestors || x.id as path from showtree.nodes x
+        where x.org_id = p_org_id and x.id = g.node_id and x.deleted_at is null
+       offset 0) n
+     where n.path >= lo and n.path < hi
+     group by 1, g.currency, g.week
   ), stored as (
     select * from folded
     union all
@@ -267,42 +274,41 @@ begin
     -- committed deltas not folded yet, of live nodes in the subtree, summed
     -- per bucket first
     select u.* from (
-    select pl.bucket, d.currency, d.week,
-           sum(d.tasks_draft)::bigint as tasks_draft,
-           sum(d.tasks_planning)::bigint as tasks_planning,
-           sum(d.tasks_active)::bigint as tasks_active,
-           sum(d.tasks_review)::bigint as tasks_review,
-           sum(d.tasks_completed)::bigint as tasks_completed,
-           sum(d.tasks_cancelled)::bigint as tasks_cancelled,
-           sum(d.tasks_archived)::bigint as tasks_archived,
-           sum(d.schedule_items)::bigint as schedule_items,
-           sum(d.schedule_conflicts)::bigint as schedule_conflicts,
-           sum(d.crew_headcount)::bigint as crew_headcount,
-           sum(d.budget_planned_minor)::bigint as budget_planned_minor,
-           sum(d.invoiced_draft_minor)::bigint as invoiced_draft_minor,
-           sum(d.invoiced_active_minor)::bigint as invoiced_active_minor,
-           sum(d.invoiced_review_minor)::bigint as invoiced_review_minor,
-           sum(d.invoiced_completed_minor)::bigint as invoiced_completed_minor,
-           sum(d.invoiced_cancelled_minor)::bigint as invoiced_cancelled_minor,
-           sum(d.invoiced_archived_minor)::bigint as invoiced_archived_minor,
-           sum(d.crew_cost_minor)::bigint as crew_cost_minor,
-           sum(d.tasks_open_due)::bigint as tasks_open_due,
-           sum(d.assets_started)::bigint as assets_started,
-           sum(d.assets_ended)::bigint as assets_ended,
-           count(*)::bigint as pending
-      from private.rollup_deltas d
-      join (
-        -- each node with deltas pending, looked up once: live, in the
-        -- subtree, and under which child
-        select pn.node_id, coalesce(n.path[child], p_node_id) as bucket
-          from (select distinct e.node_id from private.rollup_deltas e where e.org_id = p_org_id) pn
-         cross join lateral (
-           select x.ancestors || x.id as path from showtree.nodes x
-            where x.org_id = p_org_id and x.id = pn.node_id and x.deleted_at is null
-           offset 0) n
-         where n.path >= lo and n.path < hi) pl on pl.node_id = d.node_id
-     where d.org_id = p_org_id
-     group by pl.bucket, d.currency, d.week) u
+    select coalesce(n.path[child], p_node_id) as bucket, g.currency, g.week,
+           sum(g.tasks_draft)::bigint as tasks_draft,
+           sum(g.tasks_planning)::bigint as tasks_planning,
+           sum(g.tasks_active)::bigint as tasks_active,
+           sum(g.tasks_review)::bigint as tasks_review,
+           sum(g.tasks_completed)::bigint as tasks_completed,
+           sum(g.tasks_cancelled)::bigint as tasks_cancelled,
+           sum(g.tasks_archived)::bigint as tasks_archived,
+           sum(g.schedule_items)::bigint as schedule_items,
+           sum(g.schedule_conflicts)::bigint as schedule_conflicts,
+           sum(g.crew_headcount)::bigint as crew_headcount,
+           sum(g.budget_planned_minor)::bigint as budget_planned_minor,
+           sum(g.invoiced_draft_minor)::bigint as invoiced_draft_minor,
+           sum(g.invoiced_active_minor)::bigint as invoiced_active_minor,
+           sum(g.invoiced_review_minor)::bigint as invoiced_review_minor,
+           sum(g.invoiced_completed_minor)::bigint as invoiced_completed_minor,
+           sum(g.invoiced_cancelled_minor)::bigint as invoiced_cancelled_minor,
+           sum(g.invoiced_archived_minor)::bigint as invoiced_archived_minor,
+           sum(g.crew_cost_minor)::bigint as crew_cost_minor,
+           sum(g.tasks_open_due)::bigint as tasks_open_due,
+           sum(g.assets_started)::bigint as assets_started,
+           sum(g.assets_ended)::bigint as assets_ended,
+           sum(g.pending)::bigint as pending
+      from (
+        -- per node first: each node is looked up once
+        select d.node_id, d.currency, d.week, sum(d.tasks_draft) as tasks_draft, sum(d.tasks_planning) as tasks_planning, sum(d.tasks_active) as tasks_active, sum(d.tasks_review) as tasks_review, sum(d.tasks_completed) as tasks_completed, sum(d.tasks_cancelled) as tasks_cancelled, sum(d.tasks_archived) as tasks_archived, sum(d.schedule_items) as schedule_items, sum(d.schedule_conflicts) as schedule_conflicts, sum(d.crew_headcount) as crew_headcount, sum(d.budget_planned_minor) as budget_planned_minor, sum(d.invoiced_draft_minor) as invoiced_draft_minor, sum(d.invoiced_active_minor) as invoiced_active_minor, sum(d.invoiced_review_minor) as invoiced_review_minor, sum(d.invoiced_completed_minor) as invoiced_completed_minor, sum(d.invoiced_cancelled_minor) as invoiced_cancelled_minor, sum(d.invoiced_archived_minor) as invoiced_archived_minor, sum(d.crew_cost_minor) as crew_cost_minor, sum(d.tasks_open_due) as tasks_open_due, sum(d.assets_started) as assets_started, sum(d.assets_ended) as assets_ended, count(*) as pending
+          from private.rollup_deltas d
+         where d.org_id = p_org_id
+         group by d.node_id, d.currency, d.week) g
+     cross join lateral (
+       select x.ancestors || x.id as path from showtree.nodes x
+        where x.org_id = p_org_id and x.id = g.node_id and x.deleted_at is null
+       offset 0) n
+     where n.path >= lo and n.path < hi
+     group by 1, g.currency, g.week) u
   ), summed as (
     -- dated figures of the weeks before this one; the rest as they are
     select s.bucket, s.currency,

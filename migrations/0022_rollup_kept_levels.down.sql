@@ -439,42 +439,41 @@ begin
     -- committed deltas not folded yet, of live nodes in the subtree, summed
     -- per bucket (the child a node is in, the node itself for its own
     -- rows) before anything else reads them
-    select pl.bucket, d.currency, d.week,
-           sum(d.tasks_draft)::bigint as tasks_draft,
-           sum(d.tasks_planning)::bigint as tasks_planning,
-           sum(d.tasks_active)::bigint as tasks_active,
-           sum(d.tasks_review)::bigint as tasks_review,
-           sum(d.tasks_completed)::bigint as tasks_completed,
-           sum(d.tasks_cancelled)::bigint as tasks_cancelled,
-           sum(d.tasks_archived)::bigint as tasks_archived,
-           sum(d.schedule_items)::bigint as schedule_items,
-           sum(d.schedule_conflicts)::bigint as schedule_conflicts,
-           sum(d.crew_headcount)::bigint as crew_headcount,
-           sum(d.budget_planned_minor)::bigint as budget_planned_minor,
-           sum(d.invoiced_draft_minor)::bigint as invoiced_draft_minor,
-           sum(d.invoiced_active_minor)::bigint as invoiced_active_minor,
-           sum(d.invoiced_review_minor)::bigint as invoiced_review_minor,
-           sum(d.invoiced_completed_minor)::bigint as invoiced_completed_minor,
-           sum(d.invoiced_cancelled_minor)::bigint as invoiced_cancelled_minor,
-           sum(d.invoiced_archived_minor)::bigint as invoiced_archived_minor,
-           sum(d.crew_cost_minor)::bigint as crew_cost_minor,
-           sum(d.tasks_open_due)::bigint as tasks_open_due,
-           sum(d.assets_started)::bigint as assets_started,
-           sum(d.assets_ended)::bigint as assets_ended,
-           count(*)::bigint as pending
-      from private.rollup_deltas d
-      join (
-        -- each node with deltas pending, looked up once: live, in the
-        -- subtree, and under which child
-        select pn.node_id, coalesce(n.path[child], p_node_id) as bucket
-          from (select distinct e.node_id from private.rollup_deltas e where e.org_id = p_org_id) pn
-         cross join lateral (
-           select x.ancestors || x.id as path from showtree.nodes x
-            where x.org_id = p_org_id and x.id = pn.node_id and x.deleted_at is null
-           offset 0) n
-         where n.path >= lo and n.path < hi) pl on pl.node_id = d.node_id
-     where d.org_id = p_org_id
-     group by pl.bucket, d.currency, d.week
+    select coalesce(n.path[child], p_node_id) as bucket, g.currency, g.week,
+           sum(g.tasks_draft)::bigint as tasks_draft,
+           sum(g.tasks_planning)::bigint as tasks_planning,
+           sum(g.tasks_active)::bigint as tasks_active,
+           sum(g.tasks_review)::bigint as tasks_review,
+           sum(g.tasks_completed)::bigint as tasks_completed,
+           sum(g.tasks_cancelled)::bigint as tasks_cancelled,
+           sum(g.tasks_archived)::bigint as tasks_archived,
+           sum(g.schedule_items)::bigint as schedule_items,
+           sum(g.schedule_conflicts)::bigint as schedule_conflicts,
+           sum(g.crew_headcount)::bigint as crew_headcount,
+           sum(g.budget_planned_minor)::bigint as budget_planned_minor,
+           sum(g.invoiced_draft_minor)::bigint as invoiced_draft_minor,
+           sum(g.invoiced_active_minor)::bigint as invoiced_active_minor,
+           sum(g.invoiced_review_minor)::bigint as invoiced_review_minor,
+           sum(g.invoiced_completed_minor)::bigint as invoiced_completed_minor,
+           sum(g.invoiced_cancelled_minor)::bigint as invoiced_cancelled_minor,
+           sum(g.invoiced_archived_minor)::bigint as invoiced_archived_minor,
+           sum(g.crew_cost_minor)::bigint as crew_cost_minor,
+           sum(g.tasks_open_due)::bigint as tasks_open_due,
+           sum(g.assets_started)::bigint as assets_started,
+           sum(g.assets_ended)::bigint as assets_ended,
+           sum(g.pending)::bigint as pending
+      from (
+        -- per node first: each node is looked up once
+        select d.node_id, d.currency, d.week, sum(d.tasks_draft) as tasks_draft, sum(d.tasks_planning) as tasks_planning, sum(d.tasks_active) as tasks_active, sum(d.tasks_review) as tasks_review, sum(d.tasks_completed) as tasks_completed, sum(d.tasks_cancelled) as tasks_cancelled, sum(d.tasks_archived) as tasks_archived, sum(d.schedule_items) as schedule_items, sum(d.schedule_conflicts) as schedule_conflicts, sum(d.crew_headcount) as crew_headcount, sum(d.budget_planned_minor) as budget_planned_minor, sum(d.invoiced_draft_minor) as invoiced_draft_minor, sum(d.invoiced_active_minor) as invoiced_active_minor, sum(d.invoiced_review_minor) as invoiced_review_minor, sum(d.invoiced_completed_minor) as invoiced_completed_minor, sum(d.invoiced_cancelled_minor) as invoiced_cancelled_minor, sum(d.invoiced_archived_minor) as invoiced_archived_minor, sum(d.crew_cost_minor) as crew_cost_minor, sum(d.tasks_open_due) as tasks_open_due, sum(d.assets_started) as assets_started, sum(d.assets_ended) as assets_ended, count(*) as pending
+          from private.rollup_deltas d
+         where d.org_id = p_org_id
+         group by d.node_id, d.currency, d.week) g
+     cross join lateral (
+       select x.ancestors || x.id as path from showtree.nodes x
+        where x.org_id = p_org_id and x.id = g.node_id and x.deleted_at is null
+       offset 0) n
+     where n.path >= lo and n.path < hi
+     group by 1, g.currency, g.week
   ), stored as (
     select * from folded
     union all
@@ -639,42 +638,41 @@ begin
     -- committed deltas not folded yet, of live nodes in the subtree, summed
     -- per bucket first
     select u.* from (
-    select pl.bucket, d.currency, d.week,
-           sum(d.tasks_draft)::bigint as tasks_draft,
-           sum(d.tasks_planning)::bigint as tasks_planning,
-           sum(d.tasks_active)::bigint as tasks_active,
-           sum(d.tasks_review)::bigint as tasks_review,
-           sum(d.tasks_completed)::bigint as tasks_completed,
-           sum(d.tasks_cancelled)::bigint as tasks_cancelled,
-           sum(d.tasks_archived)::bigint as tasks_archived,
-           sum(d.schedule_items)::bigint as schedule_items,
-           sum(d.schedule_conflicts)::bigint as schedule_conflicts,
-           sum(d.crew_headcount)::bigint as crew_headcount,
-           sum(d.budget_planned_minor)::bigint as budget_planned_minor,
-           sum(d.invoiced_draft_minor)::bigint as invoiced_draft_minor,
-           sum(d.invoiced_active_minor)::bigint as invoiced_active_minor,
-           sum(d.invoiced_review_minor)::bigint as invoiced_review_minor,
-           sum(d.invoiced_completed_minor)::bigint as invoiced_completed_minor,
-           sum(d.invoiced_cancelled_minor)::bigint as invoiced_cancelled_minor,
-           sum(d.invoiced_archived_minor)::bigint as invoiced_archived_minor,
-           sum(d.crew_cost_minor)::bigint as crew_cost_minor,
-           sum(d.tasks_open_due)::bigint as tasks_open_due,
-           sum(d.assets_started)::bigint as assets_started,
-           sum(d.assets_ended)::bigint as assets_ended,
-           count(*)::bigint as pending
-      from private.rollup_deltas d
-      join (
-        -- each node with deltas pending, looked up once: live, in the
-        -- subtree, and under which child
-        select pn.node_id, coalesce(n.path[child], p_node_id) as bucket
-          from (select distinct e.node_id from private.rollup_deltas e where e.org_id = p_org_id) pn
-         cross join lateral (
-           select x.ancestors || x.id as path from showtree.nodes x
-            where x.org_id = p_org_id and x.id = pn.node_id and x.deleted_at is null
-           offset 0) n
-         where n.path >= lo and n.path < hi) pl on pl.node_id = d.node_id
-     where d.org_id = p_org_id
-     group by pl.bucket, d.currency, d.week) u
+    select coalesce(n.path[child], p_node_id) as bucket, g.currency, g.week,
+           sum(g.tasks_draft)::bigint as tasks_draft,
+           sum(g.tasks_planning)::bigint as tasks_planning,
+           sum(g.tasks_active)::bigint as tasks_active,
+           sum(g.tasks_review)::bigint as tasks_review,
+           sum(g.tasks_completed)::bigint as tasks_completed,
+           sum(g.tasks_cancelled)::bigint as tasks_cancelled,
+           sum(g.tasks_archived)::bigint as tasks_archived,
+           sum(g.schedule_items)::bigint as schedule_items,
+           sum(g.schedule_conflicts)::bigint as schedule_conflicts,
+           sum(g.crew_headcount)::bigint as crew_headcount,
+           sum(g.budget_planned_minor)::bigint as budget_planned_minor,
+           sum(g.invoiced_draft_minor)::bigint as invoiced_draft_minor,
+           sum(g.invoiced_active_minor)::bigint as invoiced_active_minor,
+           sum(g.invoiced_review_minor)::bigint as invoiced_review_minor,
+           sum(g.invoiced_completed_minor)::bigint as invoiced_completed_minor,
+           sum(g.invoiced_cancelled_minor)::bigint as invoiced_cancelled_minor,
+           sum(g.invoiced_archived_minor)::bigint as invoiced_archived_minor,
+           sum(g.crew_cost_minor)::bigint as crew_cost_minor,
+           sum(g.tasks_open_due)::bigint as tasks_open_due,
+           sum(g.assets_started)::bigint as assets_started,
+           sum(g.assets_ended)::bigint as assets_ended,
+           sum(g.pending)::bigint as pending
+      from (
+        -- per node first: each node is looked up once
+        select d.node_id, d.currency, d.week, sum(d.tasks_draft) as tasks_draft, sum(d.tasks_planning) as tasks_planning, sum(d.tasks_active) as tasks_active, sum(d.tasks_review) as tasks_review, sum(d.tasks_completed) as tasks_completed, sum(d.tasks_cancelled) as tasks_cancelled, sum(d.tasks_archived) as tasks_archived, sum(d.schedule_items) as schedule_items, sum(d.schedule_conflicts) as schedule_conflicts, sum(d.crew_headcount) as crew_headcount, sum(d.budget_planned_minor) as budget_planned_minor, sum(d.invoiced_draft_minor) as invoiced_draft_minor, sum(d.invoiced_active_minor) as invoiced_active_minor, sum(d.invoiced_review_minor) as invoiced_review_minor, sum(d.invoiced_completed_minor) as invoiced_completed_minor, sum(d.invoiced_cancelled_minor) as invoiced_cancelled_minor, sum(d.invoiced_archived_minor) as invoiced_archived_minor, sum(d.crew_cost_minor) as crew_cost_minor, sum(d.tasks_open_due) as tasks_open_due, sum(d.assets_started) as assets_started, sum(d.assets_ended) as assets_ended, count(*) as pending
+          from private.rollup_deltas d
+         where d.org_id = p_org_id
+         group by d.node_id, d.currency, d.week) g
+     cross join lateral (
+       select x.ancestors || x.id as path from showtree.nodes x
+        where x.org_id = p_org_id and x.id = g.node_id and x.deleted_at is null
+       offset 0) n
+     where n.path >= lo and n.path < hi
+     group by 1, g.currency, g.week) u
   ), summed as (
     -- dated figures of the weeks before this one; the rest as they are
     select s.bucket, s.currency,
