@@ -415,14 +415,13 @@ async fn drain_once(
     upto: i64,
     keys: Option<&mut validate::Keys>,
 ) -> Result<u64, ImportError> {
-    // across databases the log is a foreign table: `seq = any (array(...))`
-    // ships as one remote delete, where `seq in (...)` would fetch and lock
-    // the whole log and delete its rows one by one
-    let take = if plan.schema == crate::fdw::FOREIGN_SCHEMA {
-        "delete from {changes} where seq = any (array(select seq from {changes} where seq <= $2 order by seq limit $1)) returning legacy_table, legacy_id"
-    } else {
-        "delete from {changes} where seq in (select seq from {changes} where seq <= $2 order by seq limit $1) returning legacy_table, legacy_id"
-    };
+    // `seq = any (array(...))`: the keys are read once, whatever the plan
+    // (a semi join planned while the log looked empty may nest its two
+    // scans, as the roll-up fold's did: docs/ROLLUPS.md); and across
+    // databases, where the log is a foreign table, it ships as one remote
+    // delete, where `seq in (...)` would fetch and lock the whole log and
+    // delete its rows one by one
+    let take = "delete from {changes} where seq = any (array(select seq from {changes} where seq <= $2 order by seq limit $1)) returning legacy_table, legacy_id";
     let rows = c
         .query(
             &take.replace("{changes}", &own("changes")),
