@@ -688,6 +688,58 @@ async fn rollups_equal_brute_force_under_concurrent_writes_moves_deletes_and_res
 }
 
 #[tokio::test]
+async fn deleting_nodes_for_good_takes_their_subtrees_out_of_the_kept_totals() {
+    let db = testing::migrated_db().await;
+    let mut rng = StdRng::seed_from_u64(7);
+    let (org, vendor) = seeded_org(&db, &mut rng).await;
+    let client = db.client().await;
+    for i in 0..300 {
+        let ids = read_ids(&client, org, vendor).await;
+        let (kind, sql) = random_write(&mut rng, &ids, org);
+        // rows only: the tree stays as seeded (every level has children)
+        if !sql.is_empty() && !kind.starts_with("node") {
+            write(&client, &sql).await;
+        }
+        if i % 50 == 0 {
+            rollups::fold(&client, org, 1000).await.expect("fold");
+        }
+    }
+    // a workspace with a child (its total is summed from own totals), then
+    // a production (a kept level), each deleted for good with deltas of
+    // its subtree still pending and others folded
+    for kind in ["workspace", "production"] {
+        let victim: Option<Uuid> = client
+            .query_opt(
+                "select n.id from showtree.nodes n
+                  where n.org_id = $1 and n.deleted_at is null and n.kind = $2::text::showtree.node_kind
+                    and exists (select from showtree.nodes c
+                                 where c.org_id = n.org_id and c.parent_id = n.id and c.deleted_at is null)
+                  order by n.id limit 1",
+                &[&org, &kind],
+            )
+            .await
+            .expect("a node with children")
+            .map(|r| r.get(0));
+        let victim = victim.unwrap_or_else(|| panic!("the seeded tree has a {kind} with children"));
+        client
+            .execute(
+                "delete from showtree.nodes where org_id = $1 and id = $2",
+                &[&org, &victim],
+            )
+            .await
+            .expect("delete for good");
+        check(&client, org, &format!("after deleting a {kind} for good")).await;
+        while rollups::fold(&client, org, 1000).await.expect("fold") > 0 {}
+        check(
+            &client,
+            org,
+            &format!("after deleting a {kind} for good, folded"),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
 async fn folding_changes_no_figure_and_empties_the_deltas() {
     let db = testing::migrated_db().await;
     let mut rng = StdRng::seed_from_u64(99);
