@@ -997,14 +997,6 @@ async fn measure_read(
         .await
         .context("sizing the subtree")?;
 
-    // prepared inside a context: authenticator alone may not name the function
-    app.batch_execute("begin").await?;
-    set_context(app, owner).await?;
-    let rollup = app
-        .prepare("select count(*) from private.rollup($1, $2, false, null, null, 101)")
-        .await
-        .context("preparing the roll-up")?;
-    app.batch_execute("rollback").await?;
     let brute = owner_client
         .prepare(&format!(
             "select count(*) from ({}) b",
@@ -1018,19 +1010,8 @@ async fn measure_read(
         .context("preparing the per-node design")?;
     // in blocks, not alternating: a brute-force call reads millions of rows
     // and evicts the roll-up's pages, so alternating timed the roll-up cold
-    let warmup = (samples / 10).max(3);
-    let mut fast = hierarchy::histogram()?;
-    for i in 0..warmup + samples {
-        app.batch_execute("begin").await?;
-        set_context(app, owner).await?;
-        let started = Instant::now();
-        app.query_one(&rollup, &[&org_id, &node]).await?;
-        let took = started.elapsed();
-        app.batch_execute("commit").await?;
-        if i >= warmup {
-            fast.saturating_record(micros(took));
-        }
-    }
+    let warmup = warmup_calls(samples);
+    let fast = time_rollup(app, owner, org_id, node, samples).await?;
     let mut slow = hierarchy::histogram()?;
     for i in 0..warmup + samples {
         owner_client.batch_execute("begin").await?;
@@ -1055,7 +1036,7 @@ async fn measure_read(
         label,
         subtree_nodes: size.get(0),
         subtree_rows: size.get(1),
-        rollup: Latency::from_histogram(&fast),
+        rollup: fast,
         brute: Latency::from_histogram(&slow),
         per_node: Latency::from_histogram(&middle),
     })
@@ -1103,6 +1084,27 @@ async fn measure_pending_read(
         counted == pending,
         "the root's roll-up counted {counted} pending deltas of {pending}"
     );
+    let latency = time_rollup(app, owner, org_id, org_id, samples).await?;
+    while rollups::fold(owner_client, org_id, 50_000).await? > 0 {}
+    Ok((pending, latency))
+}
+
+/// Untimed calls before the `samples` timed ones.
+fn warmup_calls(samples: u32) -> u32 {
+    (samples / 10).max(3)
+}
+
+/// `samples` timed roll-ups of `node` as the API runs them, in `owner`'s
+/// context on `app`, after a few untimed ones: client-side wall time of
+/// the statement.
+async fn time_rollup(
+    app: &Client,
+    owner: Uuid,
+    org_id: Uuid,
+    node: Uuid,
+    samples: u32,
+) -> anyhow::Result<Latency> {
+    // prepared inside a context: authenticator alone may not name the function
     app.batch_execute("begin").await?;
     set_context(app, owner).await?;
     let rollup = app
@@ -1110,21 +1112,20 @@ async fn measure_pending_read(
         .await
         .context("preparing the roll-up")?;
     app.batch_execute("rollback").await?;
-    let warmup = (samples / 10).max(3);
+    let warmup = warmup_calls(samples);
     let mut histogram = hierarchy::histogram()?;
     for i in 0..warmup + samples {
         app.batch_execute("begin").await?;
         set_context(app, owner).await?;
         let started = Instant::now();
-        app.query_one(&rollup, &[&org_id, &org_id]).await?;
+        app.query_one(&rollup, &[&org_id, &node]).await?;
         let took = started.elapsed();
         app.batch_execute("commit").await?;
         if i >= warmup {
             histogram.saturating_record(micros(took));
         }
     }
-    while rollups::fold(owner_client, org_id, 50_000).await? > 0 {}
-    Ok((pending, Latency::from_histogram(&histogram)))
+    Ok(Latency::from_histogram(&histogram))
 }
 
 async fn set_context(app: &Client, user: Uuid) -> anyhow::Result<()> {
