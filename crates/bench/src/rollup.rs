@@ -1044,7 +1044,8 @@ async fn measure_read(
 
 /// The organization root's roll-up, as [`measure_read`] times it, with
 /// deltas pending: a task inserted at every node but the root, in one
-/// statement (two deltas each: its status and its due week), not folded.
+/// statement (one delta each, its status and its due week in one row since
+/// migration 0023), not folded.
 /// Checked equal to the brute force first; folded afterwards.
 async fn measure_pending_read(
     owner_client: &Client,
@@ -1541,7 +1542,7 @@ impl RollupReport {
                 "\n**With deltas pending.** The roll-up reads the deltas the fold has not taken \
                  yet with the totals (read-your-writes). After the rows above, one statement \
                  inserted a task at every node of the organization but its root ({} deltas, \
-                 a status and a due week each), left unfolded (a background fold every 200 ms \
+                 one each: its status and its due week in one row), left unfolded (a background fold every 200 ms \
                  leaves about a fifth of a second of writes pending); checked equal to the \
                  brute force, the organization root's roll-up then took p50 / p95 / p99 {} ms \
                  ({} timed calls, as above{}).\n",

@@ -126,7 +126,12 @@ begin
       from private.rollup_own o join k on k.org_id = o.org_id and k.node_id = o.node_id
      cross join lateral (values {own_values}) m(metric, amount)
     union all
-    select o.org_id, o.node_id, o.currency, o.week, m.metric, m.amount::numeric
+    -- a delta in a dated week may carry undated figures (a task's, since
+    -- migration 0023): they count in '-infinity', as the fold puts them
+    select o.org_id, o.node_id, o.currency,
+           case when m.metric in ('tasks_open_due', 'assets_started', 'assets_ended') then o.week
+                else '-infinity'::date end,
+           m.metric, m.amount::numeric
       from private.rollup_deltas o join k on k.org_id = o.org_id and k.node_id = o.node_id
      cross join lateral (values {own_values}) m(metric, amount)
   )

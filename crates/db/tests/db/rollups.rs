@@ -782,6 +782,122 @@ async fn folding_changes_no_figure_and_empties_the_deltas() {
     assert_eq!(before, after);
 }
 
+/// The organization root's total counts line, as the API reads it.
+async fn root_counts(client: &Client, org: Uuid) -> (rollups::Line, i64) {
+    let (parts, pending) = rollups::parts(client, org, org, &[], &[])
+        .await
+        .expect("parts");
+    let line = parts
+        .get(&("total".to_owned(), None, "XXX".to_owned()))
+        .copied()
+        .unwrap_or_default();
+    (line, pending)
+}
+
+/// A task's status and its open count by due week, per week of its node's
+/// own folded total.
+async fn own_weeks(client: &Client, org: Uuid, node: Uuid) -> Vec<(String, i64, i64)> {
+    client
+        .query(
+            "select week::text, tasks_active + tasks_completed, tasks_open_due \
+               from private.rollup_own where org_id = $1 and node_id = $2 and currency = 'XXX' \
+              order by week",
+            &[&org, &node],
+        )
+        .await
+        .expect("own totals")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_open_task_with_a_due_date_is_one_delta_and_folds_into_its_status_and_its_due_week() {
+    let db = testing::migrated_db().await;
+    let mut rng = StdRng::seed_from_u64(11);
+    let (org, _) = seeded_org(&db, &mut rng).await;
+    let client = db.client().await;
+    let node: Uuid = client
+        .query_one(
+            "select id from showtree.nodes where org_id = $1 and depth = 5 order by id limit 1",
+            &[&org],
+        )
+        .await
+        .expect("a nested workspace")
+        .get(0);
+    let deltas = "select count(*) from private.rollup_deltas where org_id = $1";
+    let task: Uuid = client
+        .query_one(
+            "insert into showtree.tasks (org_id, node_id, title, status, due_at) \
+             values ($1, $2, 'Rig the truss', 'active', now() - interval '14 days') returning id",
+            &[&org, &node],
+        )
+        .await
+        .expect("task")
+        .get(0);
+    let rows: i64 = client
+        .query_one(deltas, &[&org])
+        .await
+        .expect("deltas")
+        .get(0);
+    assert_eq!(rows, 1, "one delta row for the task");
+    let (line, pending) = root_counts(&client, org).await;
+    assert_eq!(pending, 1);
+    assert_eq!(line.get("tasks_active"), 1, "its status, pending");
+    assert_eq!(line.get("tasks_overdue"), 1, "its due week, pending");
+    while rollups::fold_all(&client, 100).await.expect("fold") > 0 {}
+    assert_eq!(
+        root_counts(&client, org).await,
+        (line, 0),
+        "folding changes nothing"
+    );
+    let due_week: String = client
+        .query_one(
+            "select private.rollup_week(due_at)::text from showtree.tasks where id = $1",
+            &[&task],
+        )
+        .await
+        .expect("due week")
+        .get(0);
+    assert_eq!(
+        own_weeks(&client, org, node).await,
+        vec![("-infinity".to_owned(), 1, 0), (due_week, 0, 1)],
+        "the status in the undated week, the open count in the due week"
+    );
+    // closed: the old version out, the new one in (undated: not open)
+    client
+        .execute(
+            "update showtree.tasks set status = 'completed' where id = $1",
+            &[&task],
+        )
+        .await
+        .expect("complete");
+    let rows: i64 = client
+        .query_one(deltas, &[&org])
+        .await
+        .expect("deltas")
+        .get(0);
+    assert_eq!(rows, 2, "the old version negated and the new one");
+    let (line, pending) = root_counts(&client, org).await;
+    assert_eq!(pending, 2);
+    assert_eq!(line.get("tasks_active"), 0);
+    assert_eq!(line.get("tasks_completed"), 1);
+    assert_eq!(
+        line.get("tasks_overdue"),
+        0,
+        "a completed task is not overdue"
+    );
+    check(&client, org, "completed, pending").await;
+    while rollups::fold_all(&client, 100).await.expect("fold") > 0 {}
+    assert_eq!(root_counts(&client, org).await, (line, 0));
+    assert_eq!(
+        own_weeks(&client, org, node).await,
+        vec![("-infinity".to_owned(), 1, 0)],
+        "the due week's row came to zero and went"
+    );
+    check(&client, org, "completed, folded").await;
+}
+
 #[tokio::test]
 async fn a_fold_in_progress_makes_another_fold_of_the_organization_return_at_once() {
     let db = testing::migrated_db().await;
