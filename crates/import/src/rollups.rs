@@ -41,6 +41,9 @@ pub const METRICS: [&str; 21] = [
     "assets_ended",
 ];
 
+/// The figures counted by week (the rest live in the `-infinity` week).
+const DATED: [&str; 3] = ["tasks_open_due", "assets_started", "assets_ended"];
+
 /// `showtree_import.rollup_diff`, `rollup_reconcile` (some nodes) and
 /// `rollup_reconcile_orgs` (created by expand).
 pub fn functions() -> String {
@@ -129,7 +132,7 @@ begin
     -- a delta in a dated week may carry undated figures (a task's, since
     -- migration 0023): they count in '-infinity', as the fold puts them
     select o.org_id, o.node_id, o.currency,
-           case when m.metric in ('tasks_open_due', 'assets_started', 'assets_ended') then o.week
+           case when m.metric in ({dated}) then o.week
                 else '-infinity'::date end,
            m.metric, m.amount::numeric
       from private.rollup_deltas o join k on k.org_id = o.org_id and k.node_id = o.node_id
@@ -169,5 +172,10 @@ $fn$;
         reconcile = own("rollup_reconcile"),
         reconcile_orgs = own("rollup_reconcile_orgs"),
         own_values = unpivot("o"),
+        dated = DATED
+            .iter()
+            .map(|m| format!("'{m}'"))
+            .collect::<Vec<_>>()
+            .join(", "),
     )
 }
