@@ -1065,7 +1065,7 @@ async fn measure_pending_read(
         .context("inserting the tasks whose deltas stay pending")?;
     let pending: i64 = owner_client
         .query_one(
-            "select count(*) from private.rollup_deltas d \
+            "select count(*) from private.rollup_pending d \
                join showtree.nodes n on n.org_id = d.org_id and n.id = d.node_id \
               where d.org_id = $1 and n.deleted_at is null",
             &[&org_id],

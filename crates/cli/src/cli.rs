@@ -215,7 +215,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 folded += i64::from(n);
             }
             let pending: i64 = client
-                .query_one("select count(*) from private.rollup_deltas", &[])
+                .query_one("select count(*) from private.rollup_pending", &[])
                 .await
                 .context("counting pending deltas")?
                 .get(0);

@@ -301,7 +301,12 @@ async fn backfill(session: &mut Session, st: &state::State) -> Result<String, Im
             )))?;
     }
     // their roll-up figures (private, so not in the list above)
-    for t in ["rollup_deltas", "rollup_own", "rollup_subtree"] {
+    for t in [
+        "rollup_deltas",
+        "rollup_task_deltas",
+        "rollup_own",
+        "rollup_subtree",
+    ] {
         deleted += tx
             .execute(
                 &format!("delete from private.{t} where org_id in (select org_id from {orgs})"),

@@ -135,7 +135,7 @@ begin
            case when m.metric in ({dated}) then o.week
                 else '-infinity'::date end,
            m.metric, m.amount::numeric
-      from private.rollup_deltas o join k on k.org_id = o.org_id and k.node_id = o.node_id
+      from private.rollup_pending o join k on k.org_id = o.org_id and k.node_id = o.node_id
      cross join lateral (values {own_values}) m(metric, amount)
   )
   select x.org_id, x.node_id, x.currency, x.week, x.metric, sum(x.amount)

@@ -162,7 +162,7 @@ async fn fold_folds_every_pending_rollup_delta_and_changes_no_figure() {
     let client = db.client().await;
     let count = async || -> i64 {
         client
-            .query_one("select count(*) from private.rollup_deltas", &[])
+            .query_one("select count(*) from private.rollup_pending", &[])
             .await
             .expect("count")
             .get(0)

@@ -645,7 +645,7 @@ async fn property(seed: u64, steps: usize, writers: usize) {
     while rollups::fold(&checker, org, 1000).await.expect("fold") > 0 {}
     let pending: i64 = checker
         .query_one(
-            "select count(*) from private.rollup_deltas where org_id = $1",
+            "select count(*) from private.rollup_pending where org_id = $1",
             &[&org],
         )
         .await
@@ -759,7 +759,7 @@ async fn folding_changes_no_figure_and_empties_the_deltas() {
     // counts every pending delta row of the subtree's live nodes
     let rows: i64 = client
         .query_one(
-            "select count(*) from private.rollup_deltas d
+            "select count(*) from private.rollup_pending d
                join showtree.nodes n on n.org_id = d.org_id and n.id = d.node_id
               where d.org_id = $1 and n.deleted_at is null",
             &[&org],
@@ -825,7 +825,7 @@ async fn an_open_task_with_a_due_date_is_one_delta_and_folds_into_its_status_and
         .await
         .expect("a nested workspace")
         .get(0);
-    let deltas = "select count(*) from private.rollup_deltas where org_id = $1";
+    let deltas = "select count(*) from private.rollup_pending where org_id = $1";
     let task: Uuid = client
         .query_one(
             "insert into showtree.tasks (org_id, node_id, title, status, due_at) \

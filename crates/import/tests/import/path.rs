@@ -181,7 +181,7 @@ async fn imported_rows_count_in_the_roll_ups_and_validate_names_a_node_whose_fig
     let sums = |figure: &str| {
         format!(
             "((select coalesce(sum({figure}), 0) from private.rollup_own)
-              + (select coalesce(sum({figure}), 0) from private.rollup_deltas))::text"
+              + (select coalesce(sum({figure}), 0) from private.rollup_pending))::text"
         )
     };
     let row = c
