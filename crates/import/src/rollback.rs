@@ -304,6 +304,7 @@ async fn backfill(session: &mut Session, st: &state::State) -> Result<String, Im
     for t in [
         "rollup_deltas",
         "rollup_task_deltas",
+        "rollup_line_deltas",
         "rollup_own",
         "rollup_subtree",
     ] {
