@@ -48,6 +48,8 @@ select t.org_id, t.node_id, 'XXX'::char(3) as currency, f.week, f.tasks_draft, f
 union all
 select t.org_id, t.node_id, t.currency, '-infinity'::date as week, 0::bigint as tasks_draft, 0::bigint as tasks_planning, 0::bigint as tasks_active, 0::bigint as tasks_review, 0::bigint as tasks_completed, 0::bigint as tasks_cancelled, 0::bigint as tasks_archived, 0::bigint as schedule_items, 0::bigint as schedule_conflicts, 0::bigint as crew_headcount, 0::bigint as budget_planned_minor, (t.amount_minor * (t.status = 'draft')::int)::bigint as invoiced_draft_minor, (t.amount_minor * (t.status = 'active')::int)::bigint as invoiced_active_minor, (t.amount_minor * (t.status = 'review')::int)::bigint as invoiced_review_minor, (t.amount_minor * (t.status = 'completed')::int)::bigint as invoiced_completed_minor, (t.amount_minor * (t.status = 'cancelled')::int)::bigint as invoiced_cancelled_minor, (t.amount_minor * (t.status = 'archived')::int)::bigint as invoiced_archived_minor, 0::bigint as crew_cost_minor, 0::bigint as tasks_open_due, 0::bigint as assets_started, 0::bigint as assets_ended
   from private.rollup_line_deltas t;
+comment on view private.rollup_pending is
+  'every pending roll-up delta, task and invoice-line deltas with their figures derived: what the roll-up readers add to the folded totals';
 
 create function private.rollup_invoice_lines_insert() returns trigger
 language plpgsql security definer
