@@ -923,6 +923,163 @@ async fn a_fold_in_progress_makes_another_fold_of_the_organization_return_at_onc
     assert_eq!(rollups::fold(&b, org, 10).await.expect("fold"), 1);
 }
 
+/// The invoiced figures of the organization root's total, by status.
+async fn invoiced(client: &Client, org: Uuid) -> BTreeMap<String, i64> {
+    let (stored, _) = rollups::raw(client, org, org).await.expect("raw");
+    let mut by_status = BTreeMap::new();
+    for line in stored.values() {
+        for status in ["draft", "active", "review"] {
+            let amount = line.get(&format!("invoiced_{status}_minor"));
+            if amount != 0 {
+                *by_status.entry(status.to_owned()).or_default() += amount;
+            }
+        }
+    }
+    by_status
+}
+
+/// Line deltas of `invoice` not folded yet.
+async fn pending_lines(client: &Client, org: Uuid, invoice: Uuid) -> i64 {
+    client
+        .query_one(
+            "select count(*) from private.rollup_line_deltas where org_id = $1 and invoice_id = $2",
+            &[&org, &invoice],
+        )
+        .await
+        .expect("pending line deltas")
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_pending_line_follows_its_invoice_and_a_fold_skips_an_invoice_being_changed() {
+    let db = testing::migrated_db().await;
+    let mut rng = StdRng::seed_from_u64(11);
+    let (org, vendor) = seeded_org(&db, &mut rng).await;
+    let a = db.client().await;
+    let b = db.client().await;
+    while rollups::fold(&a, org, 1000).await.expect("fold") > 0 {}
+    let before = invoiced(&a, org).await;
+    let invoice = Uuid::now_v7();
+    a.batch_execute(&format!(
+        "insert into showtree.invoices (org_id, id, node_id, vendor_id, number, issued_on, status, currency) \
+         values ('{org}', '{invoice}', '{org}', '{vendor}', 'pending-line', current_date, 'draft', 'USD');
+         insert into showtree.invoice_lines (org_id, invoice_id, description, quantity, unit_amount_minor) \
+         values ('{org}', '{invoice}', 'l', 1, 500)"
+    ))
+    .await
+    .expect("an invoice with a line");
+    assert_eq!(pending_lines(&a, org, invoice).await, 1);
+    let added = |figures: &BTreeMap<String, i64>, status: &str| {
+        figures.get(status).copied().unwrap_or(0) - before.get(status).copied().unwrap_or(0)
+    };
+    assert_eq!(added(&invoiced(&a, org).await, "draft"), 500);
+    // the line's delta is still pending when the invoice changes status:
+    // it is counted at the status the invoice has now, once
+    a.batch_execute(&format!(
+        "update showtree.invoices set status = 'active' where id = '{invoice}'"
+    ))
+    .await
+    .expect("activate");
+    let now = invoiced(&a, org).await;
+    assert_eq!((added(&now, "draft"), added(&now, "active")), (0, 500));
+    check(&a, org, "a pending line, its invoice activated").await;
+    // a fold while another transaction changes the invoice leaves that
+    // invoice's deltas pending, and holds nobody up
+    b.batch_execute(&format!(
+        "begin; update showtree.invoices set status = 'review' where id = '{invoice}'"
+    ))
+    .await
+    .expect("a change in progress");
+    rollups::fold(&a, org, 1000).await.expect("fold");
+    assert_eq!(
+        pending_lines(&a, org, invoice).await,
+        1,
+        "skipped while locked"
+    );
+    b.batch_execute("commit").await.expect("commit");
+    let now = invoiced(&a, org).await;
+    assert_eq!((added(&now, "active"), added(&now, "review")), (0, 500));
+    while rollups::fold(&a, org, 1000).await.expect("fold") > 0 {}
+    assert_eq!(
+        pending_lines(&a, org, invoice).await,
+        0,
+        "folded once unlocked"
+    );
+    assert_eq!(added(&invoiced(&a, org).await, "review"), 500);
+    check(&a, org, "folded at review").await;
+    // a deleted invoice's pending deltas count nothing, are dropped when
+    // folded, and its restore counts its lines again
+    a.batch_execute(&format!(
+        "insert into showtree.invoice_lines (org_id, invoice_id, description, quantity, unit_amount_minor) \
+         values ('{org}', '{invoice}', 'm', 2, 100);
+         update showtree.invoices set deleted_at = now() where id = '{invoice}'"
+    ))
+    .await
+    .expect("a line, then the invoice deleted");
+    assert_eq!(added(&invoiced(&a, org).await, "review"), 0);
+    while rollups::fold(&a, org, 1000).await.expect("fold") > 0 {}
+    assert_eq!(pending_lines(&a, org, invoice).await, 0, "dropped");
+    a.batch_execute(&format!(
+        "update showtree.invoices set deleted_at = null where id = '{invoice}'"
+    ))
+    .await
+    .expect("restore");
+    assert_eq!(added(&invoiced(&a, org).await, "review"), 700);
+    check(&a, org, "restored").await;
+    // an invoice deleted for good takes its pending deltas' figures along
+    a.batch_execute(&format!(
+        "insert into showtree.invoice_lines (org_id, invoice_id, description, quantity, unit_amount_minor) \
+         values ('{org}', '{invoice}', 'n', 1, 50);
+         delete from showtree.invoices where id = '{invoice}'"
+    ))
+    .await
+    .expect("a line, then the invoice deleted for good");
+    assert_eq!(invoiced(&a, org).await, before);
+    while rollups::fold(&a, org, 1000).await.expect("fold") > 0 {}
+    assert_eq!(pending_lines(&a, org, invoice).await, 0, "gone with it");
+    assert_eq!(invoiced(&a, org).await, before);
+    check(&a, org, "deleted for good, folded").await;
+}
+
+#[tokio::test]
+async fn a_line_written_while_its_invoice_is_being_restored_is_counted() {
+    let db = testing::migrated_db().await;
+    let mut rng = StdRng::seed_from_u64(12);
+    let (org, vendor) = seeded_org(&db, &mut rng).await;
+    let a = db.client().await;
+    let b = db.client().await;
+    let invoice = Uuid::now_v7();
+    a.batch_execute(&format!(
+        "insert into showtree.invoices (org_id, id, node_id, vendor_id, number, issued_on, status, currency, deleted_at) \
+         values ('{org}', '{invoice}', '{org}', '{vendor}', 'restored', current_date, 'draft', 'USD', now())"
+    ))
+    .await
+    .expect("a deleted invoice");
+    let before = invoiced(&a, org).await;
+    // the restore is in progress (not committed) while the line is written:
+    // the line's transaction sees the invoice deleted, the restore does not
+    // see the line; the line must count once both commit (migration 0025's
+    // trigger read the invoice deleted and wrote nothing)
+    b.batch_execute(&format!(
+        "begin; update showtree.invoices set deleted_at = null where id = '{invoice}'"
+    ))
+    .await
+    .expect("a restore in progress");
+    a.batch_execute(&format!(
+        "insert into showtree.invoice_lines (org_id, invoice_id, description, quantity, unit_amount_minor) \
+         values ('{org}', '{invoice}', 'l', 1, 300)"
+    ))
+    .await
+    .expect("a line, not held up by the restore");
+    b.batch_execute("commit").await.expect("commit");
+    let draft = |figures: &BTreeMap<String, i64>| figures.get("draft").copied().unwrap_or(0);
+    assert_eq!(draft(&invoiced(&a, org).await) - draft(&before), 300);
+    check(&a, org, "restored beside a line").await;
+    while rollups::fold(&a, org, 1000).await.expect("fold") > 0 {}
+    assert_eq!(draft(&invoiced(&a, org).await) - draft(&before), 300);
+    check(&a, org, "restored beside a line, folded").await;
+}
+
 #[tokio::test]
 async fn crew_cost_is_flat_per_hour_or_per_started_day() {
     let db = testing::migrated_db().await;
