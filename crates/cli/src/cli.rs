@@ -220,8 +220,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .context("counting pending deltas")?
                 .get(0);
             println!(
-                "folded {folded} roll-up deltas; {pending} pending (written meanwhile, or held by \
-                 a fold running elsewhere)"
+                "folded {folded} roll-up deltas; {pending} pending (written meanwhile, held by \
+                 a fold running elsewhere, or of an invoice being changed)"
             );
             Ok(ExitCode::SUCCESS)
         }
