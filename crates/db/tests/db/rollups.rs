@@ -928,7 +928,7 @@ async fn invoiced(client: &Client, org: Uuid) -> BTreeMap<String, i64> {
     let (stored, _) = rollups::raw(client, org, org).await.expect("raw");
     let mut by_status = BTreeMap::new();
     for line in stored.values() {
-        for status in ["draft", "active", "review"] {
+        for status in rollups::INVOICE_STATUSES {
             let amount = line.get(&format!("invoiced_{status}_minor"));
             if amount != 0 {
                 *by_status.entry(status.to_owned()).or_default() += amount;
